@@ -1,0 +1,38 @@
+"""agentrt — a tool-using agent runtime for local models.
+
+A planner drives a local language model; every API call it proposes is checked against the
+OpenAPI description of that API before anything is sent; a depth-first search over reasoning
+chains backs out of hallucinated, invalid or failing branches. This module is the one public
+entry point.
+"""
+
+from agentrt.errors import (
+    AgentRTError,
+    BackendError,
+    BudgetExceeded,
+    ConfigError,
+    ExecutionError,
+    PolicyError,
+    SpecError,
+)
+from agentrt.spec import Spec, load_spec
+from agentrt.toolset import Tool, Toolset
+from agentrt.validation import Violation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentRTError",
+    "BackendError",
+    "BudgetExceeded",
+    "ConfigError",
+    "ExecutionError",
+    "PolicyError",
+    "Spec",
+    "SpecError",
+    "Tool",
+    "Toolset",
+    "Violation",
+    "__version__",
+    "load_spec",
+]

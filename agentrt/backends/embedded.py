@@ -1,0 +1,238 @@
+"""Backends stage: the embedded default — llama.cpp on the CPU (``agentrt[embedded]``).
+
+One ``llama_cpp.Llama`` per backend, loaded on first use from a verified GGUF (see
+:mod:`agentrt.backends.model_files`). Each candidate is one chat completion decoded under a
+GBNF grammar built from the step constraint (``LlamaGrammar.from_json_schema``), so the model
+can only write a step object for a real tool. llama.cpp has no ``n``: k candidates are k
+completions with distinct seeds. The model is not thread-safe, so calls are serialised by an
+``asyncio.Lock`` and run in a worker thread. llama.cpp keeps the KV cache of the previous call
+and re-evaluates only the tokens after the longest common prefix; the tools and instructions
+come first in the prompt, so siblings and children in a search mostly hit that prefix. How many
+prompt tokens were reused is measured per call (``Candidate.meta``) and in :attr:`stats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
+from agentrt.backends.model_files import Progress, resolve_model_path
+from agentrt.backends.parsing import parse_text
+from agentrt.backends.prompting import step_messages
+from agentrt.errors import BackendError, ConfigError
+
+__all__ = ["EmbeddedBackend", "EmbeddedStats"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmbeddedStats:
+    """Totals since the model was loaded."""
+
+    completions: int = 0
+    prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0
+    evaluated_prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_seconds: float = 0.0
+    generation_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    load_seconds: float = 0.0
+
+    @property
+    def reuse_ratio(self) -> float:
+        """Share of prompt tokens taken from the KV cache instead of being evaluated."""
+        return self.reused_prompt_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    @property
+    def prompt_tokens_per_s(self) -> float:
+        """Prompt evaluation speed (evaluated tokens only)."""
+        return self.evaluated_prompt_tokens / self.prompt_seconds if self.prompt_seconds else 0.0
+
+    @property
+    def generation_tokens_per_s(self) -> float:
+        """Generation speed."""
+        gen = self.generation_seconds
+        return self.completion_tokens / gen if gen else 0.0
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ConfigError("the embedded backend needs llama-cpp-python: "
+                          "pip install 'agentrt[embedded]'") from exc
+    return llama_cpp
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class EmbeddedBackend:
+    """A GGUF model run in-process by llama-cpp-python.
+
+    ``model_path``: a GGUF file; None means ``AGENTRT_MODEL`` or the default model.
+    ``llama`` injects a ready ``Llama`` (its settings are then the caller's).
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
+                 n_threads: int | None = None, n_batch: int = 512,
+                 llama: Any = None, progress: Progress | None = None,
+                 llama_kwargs: dict[str, Any] | None = None) -> None:
+        self._model_path = Path(model_path) if model_path is not None else None
+        self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
+        self.capabilities = Capabilities(native_n=False, grammar=True, tool_call_format="json")
+        self._settings = {"n_ctx": n_ctx, "n_threads": n_threads or os.cpu_count() or 1,
+                          "n_batch": n_batch, "verbose": False, **(llama_kwargs or {})}
+        self._llama = llama
+        self._progress = progress
+        self._lock = asyncio.Lock()
+        self._grammars: OrderedDict[str, Any] = OrderedDict()
+        self._totals: dict[str, float] = dict.fromkeys(EmbeddedStats.__slots__, 0)
+
+    @property
+    def stats(self) -> EmbeddedStats:
+        """Token and time totals, and the KV prefix reuse, since the model was loaded."""
+        t = self._totals
+        return EmbeddedStats(**{k: (float(v) if k.endswith("seconds") else int(v))
+                                for k, v in t.items()})  # type: ignore[arg-type]
+
+    # -- model ----------------------------------------------------------------------------
+    def _load_sync(self) -> Any:
+        if self._llama is None:
+            llama_cpp = _import_llama_cpp()
+            path = resolve_model_path(self._model_path, progress=self._progress)
+            started = time.perf_counter()
+            try:
+                self._llama = llama_cpp.Llama(model_path=str(path), **self._settings)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise BackendError(f"llama.cpp could not load {path}: {exc}",
+                                   backend=self.name) from exc
+            self._totals["load_seconds"] = time.perf_counter() - started
+            log.info("embedded.loaded", path=str(path), seconds=self._totals["load_seconds"],
+                     n_ctx=self._settings["n_ctx"], n_threads=self._settings["n_threads"])
+        return self._llama
+
+    async def load(self) -> None:
+        """Assemble/verify the model file if needed and load it (otherwise done on first use)."""
+        async with self._lock:
+            await asyncio.to_thread(self._load_sync)
+
+    def _grammar(self, constraint: dict[str, Any] | None) -> Any:
+        """The GBNF grammar for a constraint; compiled grammars are kept (LRU of 16)."""
+        llama_cpp = _import_llama_cpp()
+        key = json.dumps(constraint, sort_keys=True) if constraint is not None else ""
+        if key in self._grammars:
+            self._grammars.move_to_end(key)
+            return self._grammars[key]
+        try:
+            grammar = (llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False) if key
+                       else llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF,
+                                                               verbose=False))
+        except (ValueError, RuntimeError, KeyError, TypeError) as exc:
+            raise BackendError(f"cannot turn the step schema into a grammar: {exc}",
+                               backend=self.name) from exc
+        self._grammars[key] = grammar
+        if len(self._grammars) > 16:
+            self._grammars.popitem(last=False)
+        return grammar
+
+    # -- generation -----------------------------------------------------------------------
+    def _perf(self, llm: Any, *, reset: bool = False) -> tuple[float, float, int, int]:
+        llama_cpp = _import_llama_cpp()
+        try:
+            ctx = llm._ctx.ctx
+            if reset:
+                llama_cpp.llama_perf_context_reset(ctx)
+                return (0.0, 0.0, 0, 0)
+            data = llama_cpp.llama_perf_context(ctx)
+            return (data.t_p_eval_ms / 1000, data.t_eval_ms / 1000, data.n_p_eval, data.n_eval)
+        except (AttributeError, TypeError):  # an injected fake, or an older binding
+            return (0.0, 0.0, 0, 0)
+
+    def _complete_sync(self, messages: list[Message], grammar: Any, sampling: Sampling,
+                       seed: int) -> tuple[str, dict[str, Any]]:
+        llm = self._load_sync()
+        before = list(llm.input_ids[: llm.n_tokens]) if hasattr(llm, "input_ids") else []
+        self._perf(llm, reset=True)
+        started = time.perf_counter()
+        try:
+            reply = llm.create_chat_completion(
+                messages=messages, grammar=grammar, seed=seed,
+                temperature=sampling.temperature, top_p=sampling.top_p,
+                max_tokens=sampling.max_tokens)
+        except ValueError as exc:  # e.g. the prompt does not fit the context window
+            raise BackendError(f"llama.cpp: {exc}", backend=self.name) from exc
+        wall = time.perf_counter() - started
+        usage = reply.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+        prompt = list(llm.input_ids[:prompt_tokens]) if hasattr(llm, "input_ids") else []
+        reused = _common_prefix(before, prompt)
+        if reused == prompt_tokens and reused:  # llama.cpp replays the last prompt token
+            reused -= 1
+        p_s, g_s, _n_p, _n_g = self._perf(llm)
+        choice = (reply.get("choices") or [{}])[0]
+        meta = {"backend": self.name, "seed": seed, "finish_reason": choice.get("finish_reason"),
+                "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "reused_prompt_tokens": reused, "seconds": round(wall, 4),
+                "prompt_seconds": round(p_s, 4), "generation_seconds": round(g_s, 4)}
+        t = self._totals
+        t["completions"] += 1
+        t["prompt_tokens"] += prompt_tokens
+        t["reused_prompt_tokens"] += reused
+        t["evaluated_prompt_tokens"] += prompt_tokens - reused
+        t["completion_tokens"] += completion_tokens
+        t["prompt_seconds"] += p_s
+        t["generation_seconds"] += g_s
+        t["wall_seconds"] += wall
+        content = (choice.get("message") or {}).get("content") or ""
+        return content, meta
+
+    async def propose(self, messages: Sequence[Message], *, tools: Sequence[dict[str, Any]],
+                      n: int = 1, sampling: Sampling | None = None,
+                      constraint: dict[str, Any] | None = None) -> list[Candidate]:
+        """``n`` candidates, one constrained completion each, with seeds ``seed + i``."""
+        n = max(1, n)
+        sampling = sampling or Sampling()
+        seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
+        prompt = step_messages(messages, tools)
+        candidates = []
+        async with self._lock:
+            grammar = await asyncio.to_thread(self._grammar, constraint)
+            for i in range(n):
+                text, meta = await asyncio.to_thread(self._complete_sync, prompt, grammar,
+                                                     sampling, seed + i)
+                cand = parse_text(text, tools=tools, meta=meta)
+                if cand.kind == "unparseable" and meta["finish_reason"] == "length":
+                    cand = Candidate(kind="unparseable", thought=cand.thought, raw=cand.raw,
+                                     meta=meta, error=f"{cand.error} (cut off at max_tokens "
+                                                      f"{sampling.max_tokens})")
+                candidates.append(cand)
+        return candidates
+
+    async def aclose(self) -> None:
+        """Free the model (llama.cpp releases its memory when the object is closed)."""
+        async with self._lock:
+            llm, self._llama = self._llama, None
+            close = getattr(llm, "close", None)
+            if callable(close):
+                await asyncio.to_thread(close)

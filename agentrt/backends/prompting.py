@@ -1,0 +1,103 @@
+"""Backends stage: prompts for backends that decode a JSON step instead of native tool calls.
+
+The embedded llama.cpp model, vLLM in-process and an HTTP server in ``json`` mode all get the
+tools as text in a system message and answer with one step object
+``{"thought": ..., "name": ..., "arguments": {...}}`` (grammar-constrained where possible).
+Tool-call turns already in the conversation are rewritten into that same textual form so any
+chat template can render them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agentrt.backends.base import Message
+
+__all__ = ["STEP_INSTRUCTIONS", "flatten_messages", "render_tools", "step_messages"]
+
+STEP_INSTRUCTIONS = (
+    "You solve the user's task by calling tools, one step at a time. Answer every turn with "
+    "exactly one JSON object and nothing else:\n"
+    '{"thought": "<one short sentence of reasoning>", "name": "<tool name>", '
+    '"arguments": {<arguments matching the tool\'s parameters>}}\n'
+    'When the task is done, call "finish" with {"return_type": "give_answer", '
+    '"final_answer": "<answer for the user>"}; if this approach is stuck, call "finish" with '
+    '{"return_type": "give_up_and_restart"}.'
+)
+
+
+def _compact(schema: Any) -> str:
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+
+
+def render_tools(tools: Sequence[Mapping[str, Any]]) -> str:
+    """The tools as compact text: one block per tool with its description and parameters."""
+    lines = ["Tools:"]
+    for tool in tools:
+        fn = tool.get("function", tool)
+        if not isinstance(fn, Mapping):
+            continue
+        desc = " ".join(str(fn.get("description") or "").split())
+        lines.append(f"- {fn.get('name')}: {desc}".rstrip(": "))
+        lines.append(f"  parameters: {_compact(fn.get('parameters') or {})}")
+    return "\n".join(lines)
+
+
+def _call_text(message: Mapping[str, Any]) -> str:
+    """An assistant message that made tool calls -> the step object(s) as JSON text."""
+    raw_content = message.get("content")
+    content = raw_content if isinstance(raw_content, str) else ""
+    steps = []
+    for call in message.get("tool_calls") or ():
+        fn = call.get("function", {}) if isinstance(call, Mapping) else {}
+        args: Any = fn.get("arguments", {})
+        if isinstance(args, str):
+            with contextlib.suppress(ValueError):
+                args = json.loads(args)
+        steps.append(json.dumps({"thought": content or "", "name": fn.get("name"),
+                                 "arguments": args}, ensure_ascii=False))
+    return "\n".join(steps) or content
+
+
+def flatten_messages(messages: Sequence[Message]) -> list[Message]:
+    """Rewrite tool-call turns as plain text, so templates without tool support render them.
+
+    An assistant turn with ``tool_calls`` becomes its step object as JSON; a ``tool`` turn
+    becomes a user turn ``Observation (<name>): <content>``. Other turns are kept as they are.
+    """
+    out: list[Message] = []
+    names: dict[str, str] = {}
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant" and message.get("tool_calls"):
+            for call in message["tool_calls"]:
+                if isinstance(call, Mapping) and isinstance(call.get("id"), str):
+                    names[call["id"]] = str(call.get("function", {}).get("name", ""))
+            out.append({"role": "assistant", "content": _call_text(message)})
+        elif role == "tool":
+            name = message.get("name") or names.get(str(message.get("tool_call_id")), "")
+            label = f"Observation ({name})" if name else "Observation"
+            content = message.get("content")
+            text = content if isinstance(content, str) else json.dumps(content)
+            out.append({"role": "user", "content": f"{label}: {text}"})
+        else:
+            out.append({k: v for k, v in message.items() if k in ("role", "content", "name")})
+    return out
+
+
+def step_messages(messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
+                  ) -> list[Message]:
+    """The conversation for a JSON-step backend: tools and instructions in the system turn.
+
+    The system turn comes first and only depends on the tools, so consecutive requests of a
+    search share the longest possible prefix (what llama.cpp and vLLM prefix caching reuse).
+    """
+    flat = flatten_messages(messages)
+    system = f"{STEP_INSTRUCTIONS}\n\n{render_tools(tools)}"
+    if flat and flat[0].get("role") == "system":
+        system = f"{flat[0].get('content') or ''}\n\n{system}".strip()
+        flat = flat[1:]
+    return [{"role": "system", "content": system}, *flat]

@@ -1,0 +1,351 @@
+"""Executor stage: one validated tool call → policy → auth → HTTP with retries → `Observation`.
+
+Nothing is sent unless the call names a real tool, its arguments validate, the request's origin
+is allowed and (for a non-safe call) the run's policy says yes. Unsafe calls carry an
+``Idempotency-Key`` that stays the same across retries; an unsafe call whose answer was lost is
+reported as ``lost``, never as a plain failure. Secrets are kept out of observations and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from agentrt.executor.auth import Authenticator, AuthError, Credentials, Secret
+from agentrt.executor.observation import Observation, Outcome
+from agentrt.executor.policy import Policy, RequestDescription
+from agentrt.executor.redact import DEFAULT_REDACTOR, Redactor
+from agentrt.executor.request import BuildError, PreparedRequest, build_request, origin_of
+from agentrt.executor.retry import MAYBE_SENT, TIMEOUTS, RetryPolicy, certainly_not_sent
+from agentrt.toolset.tool import Tool
+from agentrt.validation import Violation
+
+__all__ = ["Executor", "ToolsetLike"]
+
+_log = structlog.get_logger("agentrt.executor")
+#: After an earlier attempt may have gone through, these answers do not settle what happened.
+_UNSETTLED_4XX = frozenset({408, 409, 425, 429})
+
+
+class ToolsetLike(Protocol):
+    """What the executor needs from a toolset."""
+
+    def get(self, name: str) -> Tool | None: ...
+    def validate(self, name: str, arguments: dict[str, Any] | str) -> list[Violation]: ...
+    def response_violations(self, name: str, status_code: int, body: Any) -> list[Violation]: ...
+
+    @property
+    def tools(self) -> tuple[Tool, ...]: ...
+
+
+@dataclass(slots=True, kw_only=True)
+class _Answer:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    truncated: bool
+
+
+@dataclass(slots=True, kw_only=True)
+class _Tries:
+    """What happened across the attempts of one call."""
+
+    count: int = 0
+    maybe_delivered: bool = False
+    last_error: BaseException | None = None
+    results: list[_Answer | BaseException] = field(default_factory=list)
+
+
+class Executor:
+    """Executes tool calls of a toolset over HTTP. Use as ``async with Executor(...) as ex``.
+
+    ``base_urls`` overrides where services live: one URL for every service, or a mapping
+    ``{service_name: url}``. ``allowed_origins`` (URLs) defaults to the origins of the
+    services' effective base URLs; a request to any other origin is refused unsent.
+    ``policy`` (`Policy`, "allow" | "deny" | "confirm", or a confirm callable) decides every
+    non-safe call; the default denies them. ``sleep`` replaces `asyncio.sleep` between retries.
+    """
+
+    def __init__(
+        self,
+        toolset: ToolsetLike,
+        *,
+        client: httpx.AsyncClient | None = None,
+        credentials: Credentials | Mapping[str, Secret] | None = None,
+        policy: Policy | str | Callable[..., Any] | None = None,
+        retry: RetryPolicy | None = None,
+        base_urls: str | Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_response_bytes: int = 256_000,
+        allowed_origins: Iterable[str] | None = None,
+        limits: httpx.Limits | None = None,
+        redactor: Redactor | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.toolset = toolset
+        self.policy = Policy.from_value(policy)
+        self.retry = retry or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
+        self.redactor = redactor or Redactor(parent=DEFAULT_REDACTOR)
+        self.auth = Authenticator(Credentials.coerce(credentials), self.redactor)
+        self._base_urls = base_urls
+        self._timeout = timeout
+        self._sleep = sleep
+        self._owns_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=timeout if timeout is not None else httpx.Timeout(10.0, connect=5.0),
+            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=False, trust_env=False,
+        )
+        if allowed_origins is None:
+            bases = {self.base_url_for(t) for t in toolset.tools}
+            allowed_origins = [b for b in bases if b]
+        self.allowed_origins = frozenset(origin_of(o) for o in allowed_origins)
+
+    async def __aenter__(self) -> Executor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if the executor created it."""
+        if self._owns_client:
+            await self.client.aclose()
+
+    def base_url_for(self, tool: Tool) -> str:
+        """Where ``tool``'s service lives: the caller's override, else the spec's."""
+        if isinstance(self._base_urls, str):
+            return self._base_urls
+        if self._base_urls and tool.service.name in self._base_urls:
+            return self._base_urls[tool.service.name]
+        return tool.service.base_url
+
+    async def execute(self, name: str, arguments: Mapping[str, Any] | str, *,
+                      idempotency_key: str | None = None) -> Observation:
+        """Run one proposed call to its single outcome. Never raises for the model's mistakes
+        or the server's failures. ``idempotency_key`` re-uses the key of an earlier unsafe call
+        (e.g. to settle a ``lost`` one); by default a fresh uuid4 is made."""
+        start = time.perf_counter()
+        shown_args: dict[str, Any] | str = self.redactor.scrub(
+            arguments if isinstance(arguments, str) else dict(arguments))
+        base: dict[str, Any] = {"tool": name, "arguments": shown_args}
+        violations = self.toolset.validate(name, arguments if isinstance(arguments, str)
+                                           else dict(arguments))
+        tool = self.toolset.get(name)
+        args: dict[str, Any] = {}
+        if not violations and tool is not None:
+            try:
+                parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+                args = dict(parsed)
+            except (ValueError, TypeError):
+                violations = [Violation(kind="malformed_arguments", path="$",
+                                        message="arguments must be a JSON object")]
+        if violations or tool is None:
+            violations = violations or [Violation(kind="unknown_tool", path="$",
+                                                  message=f"no tool named {name!r}")]
+            msg = "the call was not sent: " + "; ".join(v.message for v in violations)
+            return self._done(Observation(**base, outcome="rejected",
+                                          violations=tuple(violations), message=msg), start)
+        base.update(method=tool.method.upper(), side_effect=tool.side_effect)
+        try:
+            prepared = build_request(tool, args, base_url=self.base_url_for(tool))
+            url = prepared.url
+        except BuildError as exc:
+            return self._done(Observation(**base, outcome="rejected", violations=exc.violations,
+                                          message="the call was not sent: " + str(exc)), start)
+        except (httpx.InvalidURL, ValueError) as exc:
+            return self._done(Observation(**base, outcome="rejected",
+                                          message=f"the call was not sent: bad URL ({exc})"),
+                              start)
+        base["url"] = self.redactor.scrub_text(str(url))
+        if url.scheme not in ("http", "https") or origin_of(url) not in self.allowed_origins:
+            return self._done(Observation(**base, outcome="rejected", message=(
+                f"the call was not sent: origin {url.scheme}://{url.host}:{url.port} "
+                "is not an allowed origin")), start)
+        key = (idempotency_key or str(uuid.uuid4())) if tool.unsafe else None
+        base["idempotency_key"] = key
+        if tool.side_effect != "safe":
+            decision = await self.policy.decide(RequestDescription(
+                tool=name, method=tool.method.upper(), url=base["url"],
+                side_effect=tool.side_effect, body=self.redactor.scrub(prepared.body_preview),
+                idempotency_key=key))
+            if not decision.allowed:
+                return self._done(Observation(**base, outcome="denied",
+                                              message=f"not sent: {decision.reason}"), start)
+        if key is not None:
+            prepared = _with_header(prepared, "Idempotency-Key", key)
+        try:
+            request = await self._authorised(tool, prepared)
+        except AuthError as exc:
+            return self._done(Observation(**base, outcome="transport_error",
+                                          message=f"not sent: {exc}"), start)
+        tries = await self._send(request, resend_allowed=not tool.unsafe or key is not None)
+        last = tries.results[-1]
+        if (isinstance(last, _Answer) and last.status_code == 401
+                and self.auth.invalidate(tool)):  # expired OAuth2 token: fetch anew, once
+            try:
+                request = await self._authorised(tool, prepared)
+                more = await self._send(request, resend_allowed=True, retry=RetryPolicy.none())
+            except AuthError:
+                more = None
+            if more is not None:
+                tries.count += more.count
+                tries.maybe_delivered |= more.maybe_delivered
+                tries.results.extend(more.results)
+        return self._done(self._observe(base, tool, tries), start)
+
+    async def _authorised(self, tool: Tool, prepared: PreparedRequest) -> httpx.Request:
+        authed = await self.auth.apply(tool, prepared, self.client)
+        return authed.to_httpx(self.client, timeout=self._timeout)
+
+    async def _send(self, request: httpx.Request, *, resend_allowed: bool,
+                    retry: RetryPolicy | None = None) -> _Tries:
+        policy = retry or self.retry
+        tries = _Tries()
+
+        def again(result: _Answer | BaseException) -> bool:
+            if isinstance(result, BaseException):
+                return policy.should_retry_error(result, resend_allowed=resend_allowed)
+            return resend_allowed and policy.should_retry_status(result.status_code,
+                                                                 result.headers)
+
+        def wait(state: RetryCallState) -> float:
+            result = state.outcome.result() if state.outcome else None
+            if isinstance(result, _Answer):
+                asked = policy.retry_after(result.status_code, result.headers)
+                if asked is not None:
+                    return asked
+            return policy.backoff_for(state.attempt_number)
+
+        stop = stop_after_attempt(policy.attempts)
+        if policy.max_elapsed is not None:
+            stop = stop | stop_after_delay(policy.max_elapsed)  # type: ignore[assignment]
+        kwargs: dict[str, Any] = {"sleep": self._sleep} if self._sleep else {}
+        retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_result(again),
+                                 retry_error_callback=lambda s: s.outcome.result()
+                                 if s.outcome else None, **kwargs)
+        await retrying(self._attempt, request, tries)
+        return tries
+
+    async def _attempt(self, request: httpx.Request, tries: _Tries) -> _Answer | BaseException:
+        tries.count += 1
+        result: _Answer | BaseException
+        try:
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+            try:
+                result = await self._read(response)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            if not certainly_not_sent(exc):
+                tries.maybe_delivered = True
+            result = exc
+        if isinstance(result, _Answer):
+            tries.last_error = None
+        tries.results.append(result)
+        _log.debug("executor.attempt", attempt=tries.count, url=self.redactor.scrub_text(
+            str(request.url)), result=(result.status_code if isinstance(result, _Answer)
+                                       else type(result).__name__))
+        return result
+
+    async def _read(self, response: httpx.Response) -> _Answer:
+        cap = self.max_response_bytes
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                truncated = True
+                break
+        content = b"".join(chunks)
+        return _Answer(status_code=response.status_code, headers=response.headers,
+                       content=content[:cap], truncated=truncated)
+
+    def _observe(self, base: dict[str, Any], tool: Tool, tries: _Tries) -> Observation:
+        last = tries.results[-1]
+        common = dict(base, attempts=tries.count)
+        lost_possible = tool.unsafe and tries.maybe_delivered
+        if isinstance(last, BaseException):
+            kind = type(last).__name__
+            if lost_possible:
+                return Observation(**common, outcome="lost", message=(
+                    f"the request may have been carried out but its answer was lost ({kind}); "
+                    "do not repeat it blindly: check its effect first"))
+            outcome: Outcome = "timeout" if isinstance(last, TIMEOUTS) else "transport_error"
+            sent = "it may have been received" if isinstance(last, MAYBE_SENT) else "not sent"
+            return Observation(**common, outcome=outcome,
+                               message=f"no answer after {tries.count} attempt(s): {kind} "
+                                       f"({sent})")
+        body = self._parse(last)
+        scrubbed = self.redactor.scrub(body)
+        common.update(status_code=last.status_code, body=scrubbed, truncated=last.truncated)
+        status = last.status_code
+        if lost_possible and (status >= 500 or status in _UNSETTLED_4XX):
+            return Observation(**common, outcome="lost", message=(
+                f"an earlier attempt's answer was lost and the last one got {status}: "
+                "the request may have been carried out; check its effect first"))
+        if 200 <= status < 300:
+            note = (f" (body trimmed to {self.max_response_bytes} bytes)"
+                    if last.truncated else "")
+            if last.truncated:
+                return Observation(**common, outcome="ok", message="ok" + note)
+            problems = self.toolset.response_violations(tool.name, status, body)
+            if problems:
+                return Observation(**common, outcome="response_invalid",
+                                   violations=tuple(problems), message=(
+                                       "the answer does not match the API's response schema: "
+                                       + "; ".join(self.redactor.scrub_text(v.message)
+                                                   for v in problems)))
+            return Observation(**common, outcome="ok", message="ok")
+        if 300 <= status < 400:
+            where = self.redactor.scrub_text(last.headers.get("location", ""))
+            return Observation(**common, outcome="server_error",
+                               message=f"redirect ({status} to {where!r}) not followed")
+        if status < 500:
+            return Observation(**common, outcome="client_error",
+                               message=f"the API refused the call ({status}); read the body")
+        return Observation(**common, outcome="server_error",
+                           message=f"the API failed ({status}) after {tries.count} attempt(s)")
+
+    @staticmethod
+    def _parse(answer: _Answer) -> Any:
+        if not answer.content:
+            return None
+        text = answer.content.decode("utf-8", "replace")
+        ctype = answer.headers.get("content-type", "")
+        if not answer.truncated and ("json" in ctype or text[:1] in "{[\""):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+        return text
+
+    def _done(self, observation: Observation, start: float) -> Observation:
+        observation = replace(observation, elapsed=time.perf_counter() - start)
+        _log.info("executor.call", tool=observation.tool, outcome=observation.outcome,
+                  status_code=observation.status_code, attempts=observation.attempts,
+                  elapsed=round(observation.elapsed, 6), method=observation.method,
+                  url=observation.url, side_effect=observation.side_effect)
+        return observation
+
+
+def _with_header(prepared: PreparedRequest, name: str, value: str) -> PreparedRequest:
+    return replace(prepared, extra_headers={**prepared.extra_headers, name: value})
+

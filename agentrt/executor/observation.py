@@ -1,0 +1,100 @@
+"""Executor stage: the `Observation` — how one call ended, in a form the search reasons about."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentrt.validation import Violation
+
+Outcome = Literal[
+    "ok",               # 2xx and the body matches the spec's response schema
+    "client_error",     # 4xx (body kept: it usually says what was wrong)
+    "server_error",     # 5xx after retries
+    "timeout",          # no answer in time, after retries (request not known to be sent, or safe)
+    "transport_error",  # connect refused, DNS, TLS … after retries
+    "response_invalid", # 2xx whose body does not match the spec's response schema
+    "lost",             # an unsafe request went out and its answer was lost: it may have happened
+    "denied",           # the run's policy refused the call (or the person said no)
+    "rejected",         # never sent: invalid arguments, unknown tool, or a foreign origin
+]
+
+#: Outcomes after which the call may be assumed to have had no effect on the server.
+NOT_SENT: frozenset[str] = frozenset({"denied", "rejected"})
+#: Outcomes that count as a failing branch in the search.
+FAILING: frozenset[str] = frozenset(
+    {"client_error", "server_error", "timeout", "transport_error", "response_invalid", "lost",
+     "denied", "rejected"}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """The single outcome of one proposed call. Contains no secrets, by construction."""
+
+    tool: str
+    arguments: dict[str, Any] | str
+    outcome: Outcome
+    status_code: int | None = None
+    #: the parsed JSON body (or text), trimmed to the executor's cap
+    body: Any = None
+    truncated: bool = False
+    attempts: int = 0
+    elapsed: float = 0.0
+    violations: tuple[Violation, ...] = ()
+    #: one line for the model and for people: why it failed, what to change
+    message: str = ""
+    method: str = ""
+    #: the request URL with credentials removed
+    url: str = ""
+    idempotency_key: str | None = None
+    side_effect: str = "safe"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def committed(self) -> bool:
+        """True when an unsafe call certainly (ok) happened on the server."""
+        return self.ok and self.side_effect == "unsafe"
+
+    def to_model_text(self, limit: int = 2000) -> str:
+        """What the model is shown: outcome, status, message, (trimmed) body."""
+        head = {"outcome": self.outcome}
+        if self.status_code is not None:
+            head["status"] = self.status_code
+        if self.message:
+            head["message"] = self.message
+        if self.violations:
+            head["violations"] = [v.message for v in self.violations]
+        if self.body is not None:
+            head["body"] = self.body
+        if self.truncated:
+            head["note"] = "response body was trimmed"
+        text = json.dumps(head, ensure_ascii=False, default=str)
+        if len(text) > limit:
+            text = text[: limit - 20] + " …[trimmed]"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": self.tool,
+            "arguments": self.arguments,
+            "outcome": self.outcome,
+            "status_code": self.status_code,
+            "body": self.body,
+            "truncated": self.truncated,
+            "attempts": self.attempts,
+            "elapsed": round(self.elapsed, 6),
+            "violations": [v.to_dict() for v in self.violations],
+            "message": self.message,
+            "method": self.method,
+            "url": self.url,
+            "idempotency_key": self.idempotency_key,
+            "side_effect": self.side_effect,
+        }
+
+
+__all__ = ["FAILING", "NOT_SENT", "Observation", "Outcome"]

@@ -1,0 +1,103 @@
+"""Agent stage: the prompts — a search ``StepRequest`` turned into the chat messages a (small,
+local) model answers with its next step.
+
+Layout, chosen so consecutive requests share the longest prefix (llama.cpp and vLLM reuse it):
+the system message (instructions; constant for a run), the user's request, then the path so far
+as OpenAI tool-call turns (an assistant turn with one ``tool_calls`` entry and its ``tool``
+result, trimmed to a budget), and last, only when there is something to say, one user message
+with the notes for this attempt: rejected proposals and their violations (so the model can
+repair them), earlier attempts at this point that failed (the "diversity" note: it must choose
+a different action), a refused answer and why. The tools themselves travel in the ``tools``
+parameter (OpenAI format); backends that decode a JSON step render them into the system turn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from agentrt.search.steps import Feedback, StepRequest
+
+__all__ = ["SYSTEM_PROMPT", "build_messages", "describe_call", "feedback_text", "system_prompt"]
+
+SYSTEM_PROMPT = (
+    "You are an assistant that completes the user's request by calling the available tools "
+    "(HTTP APIs). Work one step at a time: a short thought, then exactly one tool call.\n"
+    "Rules:\n"
+    "- Use only the tools provided, with arguments that match their parameters exactly.\n"
+    "- Take ids, prices and references from earlier tool results; never invent them.\n"
+    "- When you have what the user asked for, call finish with return_type 'give_answer' and a "
+    "final_answer that states the facts (names, dates, prices, booking references). If the "
+    "request cannot be satisfied, give_answer saying why.\n"
+    "- If this approach is stuck, call finish with return_type 'give_up_and_restart'."
+)
+
+
+def system_prompt(instructions: str = "") -> str:
+    """The system message: the fixed rules plus the caller's ``instructions`` (date, persona)."""
+    return f"{SYSTEM_PROMPT}\n\n{instructions.strip()}".strip() if instructions else SYSTEM_PROMPT
+
+
+def describe_call(tool: str | None, arguments: Any, limit: int = 300) -> str:
+    """``name({"a": 1})`` trimmed to ``limit`` characters, for notes to the model."""
+    try:
+        args = json.dumps(arguments, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        args = repr(arguments)
+    text = f"{tool or '?'}({args})"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _observation_text(observation: Any, limit: int) -> str:
+    if hasattr(observation, "to_model_text"):
+        return str(observation.to_model_text(limit))
+    text = json.dumps(observation, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 12] + " …[trimmed]"
+
+
+def feedback_text(feedback: Sequence[Feedback]) -> str:
+    """The notes for the next attempt at a node, or "" when there are none."""
+    rejected, failed, other = [], [], []
+    for fb in feedback:
+        what = describe_call(fb.tool, fb.arguments) if fb.tool else "your step"
+        if fb.kind == "rejected":
+            problems = "; ".join(fb.violations) or fb.text
+            rejected.append(f"- {what} was not sent: {problems}")
+        elif fb.kind in ("failed", "dead_end"):
+            failed.append(f"- {what}: {fb.text}")
+        elif fb.kind == "answer_rejected":
+            other.append(f"- Your answer was not accepted: {fb.text}. Continue the task.")
+        elif fb.kind == "gave_up":
+            other.append("- An earlier attempt gave up; try a different approach.")
+        elif fb.kind == "depth":
+            other.append("- You are at the step limit: call finish now.")
+    parts = []
+    if rejected:
+        parts.append("These proposals were invalid; fix them (use only the listed tools and "
+                     "their exact parameters):\n" + "\n".join(rejected))
+    if failed:
+        parts.append("Earlier attempts at this point did not work. Choose a DIFFERENT action "
+                     "(an identical call will be refused):\n" + "\n".join(failed))
+    parts.extend(other)
+    return "\n\n".join(parts)
+
+
+def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
+                   observation_chars: int = 1200) -> list[dict[str, Any]]:
+    """The conversation for one model request (OpenAI chat format)."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system},
+                                      {"role": "user", "content": request.query}]
+    for step in request.path:
+        call_id = f"call_{step.node}"
+        args = step.arguments if isinstance(step.arguments, str) else json.dumps(
+            step.arguments, ensure_ascii=False, default=str)
+        messages.append({"role": "assistant", "content": step.thought or None, "tool_calls": [
+            {"id": call_id, "type": "function",
+             "function": {"name": step.tool, "arguments": args}}]})
+        messages.append({"role": "tool", "tool_call_id": call_id,
+                         "content": _observation_text(step.observation, observation_chars)})
+    notes = feedback_text(request.feedback)
+    if notes:
+        messages.append({"role": "user", "content": notes})
+    return messages

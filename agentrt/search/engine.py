@@ -1,0 +1,340 @@
+"""Search stage: the engine shared by ``dfs``, ``dfsdt`` and ``react`` — expand, check, act,
+prune, back up, within a budget. The algorithm and its side-effect rules are documented in
+:mod:`agentrt.search.dfs`; :class:`SearchConfig` flags switch the baseline behaviours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agentrt.search.budget import Budget, Meter
+from agentrt.search.config import SearchConfig
+from agentrt.search.ledger import Ledger
+from agentrt.search.result import RunResult
+from agentrt.search.steps import Feedback, Hooks, SearchEvent, Step, StepRequest, ToolFacts
+from agentrt.search.tree import Node, call_key
+
+__all__ = ["run_search"]
+
+
+class _Stop(Exception):
+    """Ends the whole run (budget, react give-up, a committed side effect we may not leave)."""
+
+    def __init__(self, status: str, reason: str, limit: str = "") -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.limit = status, reason, limit
+
+
+def _desc(tool: str | None, arguments: Any) -> str:
+    return call_key(tool or "?", arguments).replace(":", "(", 1) + ")"
+
+
+class _Search:
+    def __init__(self, query: str, config: SearchConfig, budget: Budget, hooks: Hooks,
+                 clock: Callable[[], float]) -> None:
+        self.query, self.config, self.budget, self.hooks = query, config, budget, hooks
+        self.meter = Meter(budget, clock)
+        self.clock = clock
+        self.root = Node(id=0, parent=None, depth=0, status="root")
+        self.next_id = 1
+        self.ledger = Ledger(config.mode, query, self.root)
+        self.failed: dict[str, str] = {}          # call key -> why it failed (the memo)
+        self.unsafe_sent: dict[str, Any] = {}     # call key -> observation (never re-sent)
+        limit = budget.max_candidates_per_node
+        self.per_node = min(limit, config.max_children) if config.max_children else limit
+
+    # -- events ------------------------------------------------------------------------------
+    async def emit(self, kind: str, node: int, **data: Any) -> None:
+        if self.hooks.on_event is not None:
+            res = self.hooks.on_event(SearchEvent(kind=kind, node=node, data=data))
+            if inspect.isawaitable(res):
+                await res
+
+    # -- the callables, metered --------------------------------------------------------------
+    async def propose(self, node: Node, path: tuple[Step, ...], feedback: list[Feedback],
+                      n: int) -> list[Any]:
+        limit = self.meter.exhausted_before_request()
+        if limit:
+            raise _Stop("out_of_budget", f"budget exhausted: {limit}", limit)
+        self.meter.model_calls += 1
+        self.ledger.stats["model_calls"] += 1
+        request = StepRequest(query=self.query, path=path, feedback=tuple(feedback), n=n,
+                              node=node.id, depth=node.depth,
+                              tools_used=tuple(dict.fromkeys(s.tool for s in path)))
+        started = self.clock()
+        try:
+            cands = await asyncio.wait_for(self.hooks.propose(request),
+                                           self.meter.remaining_seconds())
+        except asyncio.TimeoutError:
+            raise _Stop("out_of_budget", "budget exhausted: max_seconds (model request)",
+                        "max_seconds") from None
+        finally:
+            self.ledger.timings["model"] += self.clock() - started
+        return list(cands)[: max(n, 1)]
+
+    def facts(self, tool: str) -> ToolFacts:
+        return self.hooks.facts(tool) if self.hooks.facts else ToolFacts()
+
+    # -- checking ----------------------------------------------------------------------------
+    def check(self, child: Node, cand: Any, here: set[str], batch: set[str]) -> list[str]:
+        """Classify one candidate; return the violation texts when rejected, [] if accepted."""
+        stats = self.ledger.stats
+        if cand.kind == "unparseable":
+            child.status = "rejected_unparseable"
+            child.violations = [{"kind": "malformed", "path": "$",
+                                 "message": cand.error or "the reply was not a valid step"}]
+            stats["rejected_unparseable"] += 1
+            return [child.violations[0]["message"]]
+        if cand.kind != "call":
+            child.status = "accepted"
+            return []
+        key = call_key(child.tool or "", child.arguments)
+        started = self.clock()
+        violations = list(self.hooks.check(child.tool or "", child.arguments)) \
+            if self.hooks.check else []
+        self.ledger.timings["check"] += self.clock() - started
+        hallucinated = any(v.kind == "unknown_tool" for v in violations)
+        if violations:
+            stats["hallucinated" if hallucinated else "invalid"] += 1
+            child.violations = [v.to_dict() for v in violations]
+        if violations and self.config.validate_calls:
+            child.status = "rejected_hallucinated" if hallucinated else "rejected_invalid"
+            stats[child.status] += 1
+            return [v.message for v in violations]
+        reason = self.duplicate_reason(key, here, batch)
+        if reason:
+            child.status, child.reason = "rejected_duplicate", reason
+            child.violations.append({"kind": "duplicate_failure", "path": "$", "message": reason})
+            stats["rejected_duplicate"] += 1
+            return [reason]
+        batch.add(key)
+        child.status = "accepted"
+        return []
+
+    def duplicate_reason(self, key: str, here: set[str], batch: set[str]) -> str:
+        if key in self.unsafe_sent:
+            obs = self.unsafe_sent[key]
+            return (f"this exact request changes data and was already sent in this run "
+                    f"(outcome {obs.outcome}); it is never sent twice")
+        if not self.config.memo_failures:
+            return ""
+        if key in self.failed:
+            return f"this exact call already failed in this run: {self.failed[key]}"
+        if key in here or key in batch:
+            return "this exact call was already tried at this point; choose a different action"
+        return ""
+
+    # -- acting ------------------------------------------------------------------------------
+    async def execute(self, child: Node) -> Any:
+        limit = self.meter.exhausted_before_call()
+        if limit:
+            raise _Stop("out_of_budget", f"budget exhausted: {limit}", limit)
+        tool, args = child.tool or "", child.arguments
+        facts = self.facts(tool)
+        self.meter.executed += 1
+        started = self.clock()
+        obs = await self.hooks.execute(tool, args)
+        child.elapsed = self.clock() - started
+        self.ledger.timings["tools"] += child.elapsed
+        child.observation, child.outcome = obs.to_dict(), obs.outcome
+        child.side_effect = facts.side_effect
+        invalid = bool(child.violations) or (
+            not self.config.validate_calls and obs.outcome == "rejected")
+        self.ledger.record_call(child, obs, invalid=invalid)
+        if facts.side_effect == "unsafe" and obs.outcome not in ("denied", "rejected"):
+            self.unsafe_sent[call_key(tool, args)] = obs
+            record = self.ledger.record_side_effect(child, obs)
+            if record is not None:
+                await self.emit("side_effect", child.id, tool=tool, state=record.state)
+        await self.emit("call_executed", child.id, tool=tool, arguments=args,
+                        outcome=obs.outcome, status_code=obs.status_code, message=obs.message)
+        return obs
+
+    async def leave(self, child: Node) -> None:
+        """Back up past ``child``: undo its subtree's committed side effects, or stop the run."""
+        live = self.ledger.live_commits({n.id for n in child.walk()})
+        if not live:
+            return
+        for record in reversed(live):
+            done = None
+            if self.config.compensate and self.hooks.compensate is not None:
+                obs = self.ledger.observations[record.node]
+                done = await self.hooks.compensate(record.tool, record.arguments, obs)
+            if done is None:
+                raise _Stop("gave_up", f"stopped: backing up would abandon the committed side "
+                            f"effect of {record.tool} (node {record.node}), which has no "
+                            f"compensating operation")
+            tool, args, cobs = done
+            self.ledger.record_compensation(record, tool, args, cobs)
+            await self.emit("compensated", record.node, tool=tool, outcome=cobs.outcome)
+            if not cobs.ok:
+                raise _Stop("gave_up", f"stopped: compensating {record.tool} (node "
+                            f"{record.node}) with {tool} failed: {cobs.outcome}")
+
+    # -- the search --------------------------------------------------------------------------
+    def new_child(self, node: Node, cand: Any, sample: int) -> Node:
+        call = cand.call
+        child = Node(id=self.next_id, parent=node.id, depth=node.depth + 1, kind=cand.kind,
+                     thought=cand.thought or "", tool=call.name if call else None,
+                     arguments=call.arguments if call else None, answer=cand.answer,
+                     raw=cand.raw or "", request=self.meter.model_calls, sample=sample)
+        self.next_id += 1
+        node.children.append(child)
+        self.ledger.stats["candidates"] += 1
+        return child
+
+    async def expand(self, node: Node, path: tuple[Step, ...]) -> str:
+        """Search below ``node``; return ``solved``, ``exhausted``, ``gave_up`` or ``depth``."""
+        if node.depth >= self.budget.max_depth:
+            node.result = "depth_limit"
+            self.ledger.depth_pruned = True
+            return "depth"
+        feedback: list[Feedback] = []
+        here: set[str] = set()
+        considered = 0
+        cfg = self.config
+        while considered < self.per_node:
+            n = min(cfg.k if cfg.batch else 1, self.per_node - considered)
+            cands = await self.propose(node, path, feedback, n)
+            considered += max(len(cands), 1)
+            batch: set[str] = set()
+            accepted: list[tuple[Node, Any]] = []
+            for i, cand in enumerate(cands):
+                child = self.new_child(node, cand, i)
+                problems = self.check(child, cand, here, batch)
+                if problems:
+                    feedback.append(Feedback(kind="rejected", tool=child.tool,
+                                             arguments=child.arguments, text=child.status,
+                                             violations=tuple(problems)))
+                    await self.emit("candidate_rejected", child.id, status=child.status,
+                                    tool=child.tool, violations=problems)
+                else:
+                    accepted.append((child, cand))
+            await self.emit("expanded", node.id, n=n, candidates=len(cands),
+                            accepted=len(accepted))
+            if not cands:
+                feedback.append(Feedback(kind="rejected", text="empty",
+                                         violations=("no step was proposed",)))
+            # give-ups go last: any call or answer in the same batch is tried first
+            accepted.sort(key=lambda pair: pair[1].kind == "give_up")
+            for child, cand in accepted:
+                verdict = await self.act(node, child, cand, path, feedback, here)
+                if verdict:
+                    return verdict
+        node.result = node.result or "dead_end"
+        return "exhausted"
+
+    async def act(self, node: Node, child: Node, cand: Any, path: tuple[Step, ...],
+                  feedback: list[Feedback], here: set[str]) -> str:
+        """Try one accepted candidate; return a verdict for ``node`` or "" to go on there."""
+        if cand.kind == "answer":
+            return await self.try_answer(node, child, feedback)
+        if cand.kind == "give_up":
+            child.result = "gave_up"
+            if not self.config.backtrack:
+                raise _Stop("gave_up", "the model gave up")
+            if node.id == self.root.id:
+                feedback.append(Feedback(kind="gave_up", text="gave up and restarted"))
+                await self.emit("backtracked", node.id, why="give_up_and_restart (restart)")
+                return ""
+            await self.emit("backtracked", node.id, why="give_up_and_restart")
+            return "gave_up"
+        key = call_key(child.tool or "", child.arguments)
+        reason = self.duplicate_reason(key, set(), set())
+        if child.depth >= self.budget.max_depth or reason:
+            if reason:  # e.g. an identical unsafe call was sent earlier in this same batch
+                child.status, child.reason = "rejected_duplicate", reason
+                self.ledger.stats["rejected_duplicate"] += 1
+            else:
+                child.result, self.ledger.depth_pruned = "depth_limit", True
+            feedback.append(Feedback(kind="depth" if not reason else "rejected",
+                                     tool=child.tool, arguments=child.arguments,
+                                     text=reason or "step limit reached: finish now"))
+            return ""
+        obs = await self.execute(child)
+        here.add(key)
+        if not obs.ok:
+            if self.config.memo_failures:
+                self.failed[key] = obs.message or obs.outcome
+            if self.config.prune_on_failure:
+                child.result = "failed"
+                feedback.append(Feedback(kind="failed", tool=child.tool,
+                                         arguments=child.arguments,
+                                         text=f"{obs.outcome}: {obs.message}".strip(": ")))
+                await self.emit("backtracked", node.id, why=f"call failed: {obs.outcome}")
+                return ""
+        step = Step(node=child.id, thought=child.thought, tool=child.tool or "",
+                    arguments=child.arguments, observation=obs)
+        sub = await self.expand(child, (*path, step))
+        if sub == "solved":
+            child.result = "solved"
+            return "solved"
+        if child.result != "depth_limit":
+            child.result = "dead_end"
+        await self.leave(child)
+        if not self.config.backtrack:
+            raise _Stop("gave_up", "the chain ended without an answer")
+        feedback.append(Feedback(kind="dead_end", tool=child.tool, arguments=child.arguments,
+                                 text=f"led nowhere ({sub})"))
+        await self.emit("backtracked", node.id, why=f"dead end below node {child.id} ({sub})")
+        return ""
+
+    async def try_answer(self, node: Node, child: Node, feedback: list[Feedback]) -> str:
+        check = self.hooks.answer_check
+        if check is not None:
+            snapshot = self.ledger.result(status="solved", answer_node=child,
+                                          elapsed=self.meter.elapsed())
+            reason = check(child.answer or "", snapshot)
+            if inspect.isawaitable(reason):
+                reason = await reason
+            if reason:
+                child.status, child.reason = "rejected_answer", str(reason)
+                self.ledger.stats["answers_rejected"] += 1
+                feedback.append(Feedback(kind="answer_rejected", text=str(reason)))
+                await self.emit("answer_rejected", child.id, answer=child.answer, reason=reason)
+                return ""
+        child.result = "solved"
+        self.ledger.answer_node = child
+        await self.emit("answer", child.id, answer=child.answer)
+        return "solved"
+
+    async def run(self) -> RunResult:
+        await self.emit("run_started", 0, query=self.query, mode=self.config.mode)
+        status, reason = "gave_up", ""
+        try:
+            verdict = await self.expand(self.root, ())
+            if verdict == "solved":
+                status = "solved"
+            elif self.ledger.depth_pruned:
+                status, reason = "out_of_budget", "every branch reached the depth limit " \
+                    "or failed (max_depth)"
+                self.ledger.stats["budget_limit"] = "max_depth"
+            else:
+                reason = "no candidate led to an answer"
+        except _Stop as stop:
+            status, reason = stop.status, stop.reason
+            if stop.limit:
+                self.ledger.stats["budget_limit"] = stop.limit
+                await self.emit("budget_exhausted", 0, limit=stop.limit)
+        if status != "solved" and self.ledger.denied:
+            status, reason = "refused", (reason + "; " if reason else "") + \
+                "the policy refused a side effect"
+        result = self.ledger.result(status=status, reason=reason,
+                                    answer_node=self.ledger.answer_node,
+                                    elapsed=self.meter.elapsed(), final=True)
+        await self.emit("run_finished", 0, status=result.status, answer=result.answer,
+                        stats=result.stats)
+        return result
+
+
+async def run_search(query: str, hooks: Hooks, *, config: SearchConfig | None = None,
+                     budget: Budget | None = None,
+                     clock: Callable[[], float] = time.monotonic) -> RunResult:
+    """Run one search for ``query`` over ``hooks`` and return its result (never raises for
+    the model's mistakes or the budget; a dead backend's ``BackendError`` propagates)."""
+    search = _Search(query, config or SearchConfig.dfs(), budget or Budget(), hooks, clock)
+    return await search.run()

@@ -1,0 +1,95 @@
+"""Search stage: the result of one run, as a pydantic model that round-trips through JSON.
+
+It is what ``Agent.run`` returns and what the trace exports read: the answer, how the run ended,
+every executed call with its outcome, the counters, the timings, the side effects and the whole
+tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["CallRecord", "RunResult", "RunStatus", "SideEffectRecord"]
+
+RunStatus = Literal["solved", "gave_up", "out_of_budget", "refused"]
+
+
+class CallRecord(BaseModel):
+    """One executed tool call and how it ended."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: int
+    tool: str
+    arguments: Any
+    outcome: str
+    status_code: int | None = None
+    message: str = ""
+    elapsed: float = 0.0
+    attempts: int = 0
+    side_effect: str = "safe"
+    #: True when the call is on the path of the final answer (or of the best partial chain)
+    on_path: bool = False
+    #: the search's own compensating call (a cancel), not proposed by the model
+    compensation: bool = False
+
+
+class SideEffectRecord(BaseModel):
+    """An unsafe call that (may have) changed the world, and what became of it.
+
+    ``state``: ``committed`` (it happened), ``lost`` (sent, answer lost: it may have happened),
+    ``compensated`` (the compensating operation undid it), ``compensation_failed``.
+    ``backed_up_past``: the search abandoned the branch that made it — the final answer does
+    not build on it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: int
+    tool: str
+    arguments: Any
+    state: Literal["committed", "lost", "compensated", "compensation_failed"]
+    status_code: int | None = None
+    body: Any = None
+    idempotency_key: str | None = None
+    backed_up_past: bool = False
+    compensation: dict[str, Any] | None = None
+
+
+class RunResult(BaseModel):
+    """The result of ``Agent.run``: see the attribute docs; ``to_json``/``from_json`` round-trip."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    answer: str | None = None
+    status: RunStatus
+    mode: str = "dfs"
+    #: why the run ended, in words (which limit, what stopped it)
+    reason: str = ""
+    calls: list[CallRecord] = Field(default_factory=list)
+    stats: dict[str, Any] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+    tree: dict[str, Any] = Field(default_factory=dict)
+    #: node ids of the answer's path (or of the best partial chain), root first
+    path: list[int] = Field(default_factory=list)
+    side_effects: list[SideEffectRecord] = Field(default_factory=list)
+    #: the system prompt and the tools offered (OpenAI format): what the fine-tuning export needs
+    system: str = ""
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def solved(self) -> bool:
+        return self.status == "solved"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_json(self, **kwargs: Any) -> str:
+        return self.model_dump_json(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunResult:
+        return cls.model_validate_json(text)

@@ -1,0 +1,128 @@
+"""Search stage: the values the search exchanges with its callables — what it asks the model
+(`StepRequest`), what it knows about a tool (`ToolFacts`), what it reports (`SearchEvent`) and
+the callables themselves (`Hooks`).
+
+The search never talks to a backend or the network itself: the `Hooks` it is given do. That
+keeps it pure, bounded and testable with plain functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from agentrt.backends.base import Candidate
+    from agentrt.search.result import RunResult
+    from agentrt.validation import Violation
+
+__all__ = [
+    "Feedback",
+    "Hooks",
+    "ObservationLike",
+    "SearchEvent",
+    "Step",
+    "StepRequest",
+    "ToolFacts",
+]
+
+
+class ObservationLike(Protocol):
+    """What the search needs of an executor's ``Observation`` (duck-typed, no import)."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def status_code(self) -> int | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def body(self) -> Any: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def to_model_text(self, limit: int = 2000) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One executed step on the current path (what the model sees as history)."""
+
+    node: int
+    thought: str
+    tool: str
+    arguments: Any
+    observation: ObservationLike
+
+
+FeedbackKind = Literal["rejected", "failed", "dead_end", "answer_rejected", "gave_up", "depth"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feedback:
+    """Something the model should know before its next attempt at this node."""
+
+    kind: FeedbackKind
+    text: str
+    tool: str | None = None
+    arguments: Any = None
+    violations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRequest:
+    """A request for ``n`` candidate next steps at ``node`` (``depth`` steps below the root)."""
+
+    query: str
+    path: tuple[Step, ...]
+    feedback: tuple[Feedback, ...]
+    n: int
+    node: int
+    depth: int
+    #: the tool names called on the path (they stay offered when tools are retrieved top-k)
+    tools_used: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolFacts:
+    """What the search needs to know about a tool: its side-effect class and compensation."""
+
+    side_effect: str = "safe"
+    compensation: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchEvent:
+    """One thing that happened during a search, for live display and structured logs.
+
+    Kinds: ``run_started``, ``expanded`` (a model request answered), ``candidate_rejected``,
+    ``call_executed``, ``backtracked``, ``answer_rejected``, ``answer``, ``side_effect``,
+    ``compensated``, ``budget_exhausted``, ``run_finished``.
+    """
+
+    kind: str
+    node: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "node": self.node, **self.data}
+
+
+#: (tool name, arguments, observation of the committed call) -> (compensating tool, its
+#: arguments, its observation), or None when the tool has no usable compensation.
+Compensate = Callable[[str, Any, Any], Awaitable["tuple[str, Any, Any] | None"]]
+AnswerCheck = Callable[[str, "RunResult"], "str | None | Awaitable[str | None]"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hooks:
+    """The callables a search runs on. Only ``propose`` and ``execute`` are required."""
+
+    propose: Callable[[StepRequest], Awaitable[Sequence[Candidate]]]
+    execute: Callable[[str, Any], Awaitable[Any]]
+    check: Callable[[str, Any], Sequence[Violation]] | None = None
+    facts: Callable[[str], ToolFacts] | None = None
+    compensate: Compensate | None = None
+    answer_check: AnswerCheck | None = None
+    on_event: Callable[[SearchEvent], Any] | None = None

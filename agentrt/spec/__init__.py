@@ -1,0 +1,118 @@
+"""Spec stage: load an OpenAPI document (3.1, 3.0.x or Swagger 2.0) from a path, URL or dict,
+validate it, resolve its ``$ref`` and normalise it to one internal model (`Spec`).
+
+>>> spec = load_spec("specs/flights.yaml")          # doctest: +SKIP
+>>> [op.operation_id for op in spec.operations]      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agentrt.errors import SpecError
+from agentrt.spec.checks import detect_version, validate_document
+from agentrt.spec.model import Operation, Parameter, RequestBody, Spec, SpecWarning
+from agentrt.spec.operations import OperationBuilder
+from agentrt.spec.schema import SchemaCompiler
+from agentrt.spec.source import read_source, retrieve_uri
+
+__all__ = ["Operation", "Parameter", "RequestBody", "Spec", "SpecWarning", "load_spec"]
+
+
+def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
+              client: httpx.Client | None = None) -> Spec:
+    """Load, validate and normalise an OpenAPI document.
+
+    ``strict=False`` (the default) repairs slips confined to one schema keyword — an invalid
+    ``pattern``, a ``default`` of the wrong type — and lists them in ``Spec.warnings``;
+    ``strict=True`` refuses them. Anything structural raises :class:`SpecError` naming the
+    source and the JSON pointer of the problem.
+    """
+    doc, base_uri, name = read_source(source, client=client)
+    version = detect_version(doc, name)
+    warnings: list[SpecWarning] = []
+    for pointer, reason in validate_document(doc, version=version, source=name,
+                                             base_uri=base_uri, strict=strict):
+        warnings.append(SpecWarning(pointer=pointer, reason=reason))
+        _drop_at(doc, pointer)
+
+    def warn(pointer: str, reason: str) -> None:
+        if not any(w.pointer == pointer for w in warnings):
+            warnings.append(SpecWarning(pointer=pointer, reason=reason))
+        if strict:
+            raise SpecError(reason, source=name, pointer=pointer)
+
+    compiler = SchemaCompiler(doc, base_uri, source=name, version=version,
+                              retrieve=lambda uri: retrieve_uri(uri, client=client), warn=warn)
+    ops = OperationBuilder(doc, compiler, version, name).operations()
+    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+    security = doc.get("security")
+    return Spec(
+        source=name, version=version,  # type: ignore[arg-type]
+        title=str(info.get("title") or Path(name).stem),
+        api_version=str(info.get("version") or ""),
+        description=str(info.get("description") or "").strip(),
+        servers=_servers(doc, version, name),
+        security_schemes=_security_schemes(doc, version),
+        security=tuple(security) if isinstance(security, list) else (),
+        operations=tuple(ops), warnings=tuple(warnings),
+    )
+
+
+def _drop_at(doc: dict[str, Any], pointer: str) -> None:
+    """Remove the keyword a repairable finding points at (e.g. an invalid ``pattern``)."""
+    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.lstrip("#/").split("/")]
+    node: Any = doc
+    for tok in tokens[:-1]:
+        if isinstance(node, dict) and tok in node:
+            node = node[tok]
+        elif isinstance(node, list) and tok.isdigit() and int(tok) < len(node):
+            node = node[int(tok)]
+        else:
+            return
+    if isinstance(node, dict):
+        node.pop(tokens[-1], None)
+
+
+def _servers(doc: dict[str, Any], version: str, source: str) -> tuple[dict[str, Any], ...]:
+    if version == "2.0":
+        host = doc.get("host")
+        base_path = str(doc.get("basePath") or "")
+        schemes = [s for s in doc.get("schemes") or () if s in ("http", "https")]
+        if not host:
+            return ({"url": base_path or "/"},)
+        ordered = ["https"] if "https" in schemes else (schemes or ["https"])
+        return tuple({"url": f"{s}://{host}{base_path}"} for s in ordered)
+    servers = doc.get("servers")
+    if not isinstance(servers, list) or not servers:
+        return ({"url": "/"},)
+    return tuple(s for s in servers if isinstance(s, dict) and isinstance(s.get("url"), str))
+
+
+_V2_FLOWS = {"application": "clientCredentials", "password": "password",
+             "implicit": "implicit", "accessCode": "authorizationCode"}
+
+
+def _security_schemes(doc: dict[str, Any], version: str) -> dict[str, dict[str, Any]]:
+    if version != "2.0":
+        comps = doc.get("components") if isinstance(doc.get("components"), dict) else {}
+        schemes = comps.get("securitySchemes") or {}
+        return {k: v for k, v in schemes.items() if isinstance(v, dict)}
+    out: dict[str, dict[str, Any]] = {}
+    for name, d in (doc.get("securityDefinitions") or {}).items():
+        if not isinstance(d, dict):
+            continue
+        if d.get("type") == "basic":
+            out[name] = {"type": "http", "scheme": "basic"}
+        elif d.get("type") == "oauth2":
+            flow = _V2_FLOWS.get(str(d.get("flow")), "clientCredentials")
+            body = {k: d[k] for k in ("tokenUrl", "authorizationUrl") if k in d}
+            out[name] = {"type": "oauth2",
+                         "flows": {flow: {**body, "scopes": d.get("scopes") or {}}}}
+        else:
+            out[name] = dict(d)
+    return out

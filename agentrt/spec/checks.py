@@ -1,0 +1,76 @@
+"""Spec stage: validate a document with openapi-spec-validator and sort its findings.
+
+Findings confined to one schema keyword that the loader can repair (an invalid ``pattern``, a
+``default`` or ``example`` of the wrong type) are returned as warnings in lenient mode — real
+public documents, Amadeus' among them, carry such slips — everything else is a SpecError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openapi_spec_validator import (
+    OpenAPIV2SpecValidator,
+    OpenAPIV30SpecValidator,
+    OpenAPIV31SpecValidator,
+)
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from agentrt.errors import SpecError
+from agentrt.spec.schema import escape_pointer_token
+
+_REPAIRABLE_KEYWORDS = {"pattern", "default", "example", "examples"}
+
+
+def detect_version(doc: dict[str, Any], source: str) -> str:
+    if "swagger" in doc:
+        if str(doc["swagger"]) != "2.0":
+            raise SpecError(f"unsupported swagger version {doc['swagger']!r}", source=source,
+                            pointer="#/swagger")
+        return "2.0"
+    version = doc.get("openapi")
+    if not isinstance(version, str):
+        raise SpecError("not an OpenAPI document (no 'openapi' or 'swagger' field)",
+                        source=source)
+    if version.startswith("3.0"):
+        return "3.0"
+    if version.startswith("3.1"):
+        return "3.1"
+    raise SpecError(f"unsupported OpenAPI version {version!r}", source=source,
+                    pointer="#/openapi")
+
+
+def pointer_of(path: Any) -> str:
+    return "#" + "".join(f"/{escape_pointer_token(str(p))}" for p in path)
+
+
+def validate_document(doc: dict[str, Any], *, version: str, source: str, base_uri: str,
+                      strict: bool) -> list[tuple[str, str]]:
+    """Validate; return repairable findings as ``(pointer, reason)``; raise on the rest."""
+    cls = {"2.0": OpenAPIV2SpecValidator, "3.0": OpenAPIV30SpecValidator,
+           "3.1": OpenAPIV31SpecValidator}[version]
+    findings: list[tuple[str, str]] = []
+    try:
+        errors = list(cls(doc, base_uri=base_uri).iter_errors())
+    except RecursionError:
+        raise SpecError("document is nested too deeply or has an unresolvable cycle",
+                        source=source) from None
+    except SpecError:
+        raise
+    except Exception as exc:  # the validator resolves refs itself and may fail doing so
+        raise SpecError(f"validation failed: {type(exc).__name__}: {exc}", source=source) from None
+    for err in errors:
+        path = list(getattr(err, "absolute_path", []) or [])
+        pointer = pointer_of(path)
+        reason = str(getattr(err, "message", err)).splitlines()[0]
+        repairable = bool(path) and str(path[-1]) in _REPAIRABLE_KEYWORDS
+        schema = getattr(err, "schema", None)
+        # a default checked against its own schema is reported without a path
+        if not path and isinstance(schema, dict) and "default" in schema \
+                and getattr(err, "instance", object()) == schema.get("default"):
+            repairable, reason = True, f"default {schema['default']!r}: {reason}"
+        if strict or not repairable or not isinstance(err, OpenAPIValidationError):
+            raise SpecError(f"invalid {('Swagger ' if version == '2.0' else 'OpenAPI ')}"
+                            f"{version} document: {reason}", source=source, pointer=pointer)
+        findings.append((pointer, reason))
+    return findings

@@ -1,0 +1,209 @@
+"""Toolset stage: the tools of one or more OpenAPI documents, as a model sees and calls them.
+
+>>> ts = Toolset.from_spec("specs/flights.yaml", base_url="http://127.0.0.1:8081")  # doctest: +SKIP
+>>> ts.validate("search_flight_offers", {"origin": "PAR"})                          # doctest: +SKIP
+[Violation(kind='missing_required', path='$.destination', ...)]
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agentrt.errors import ConfigError
+from agentrt.spec import Spec, load_spec
+from agentrt.toolset.build import build_tool, tool_name
+from agentrt.toolset.render import call_schema, openai_tool
+from agentrt.toolset.retrieval import ToolIndex
+from agentrt.toolset.tool import Body, Param, Service, SideEffect, Tool
+from agentrt.validation import ArgumentValidator, Violation, parse_arguments, unknown_tool
+
+__all__ = ["Body", "Param", "Service", "SideEffect", "Tool", "Toolset"]
+
+
+def _server_url(server: Mapping[str, Any]) -> str:
+    url = str(server.get("url", ""))
+    for name, var in (server.get("variables") or {}).items():
+        if isinstance(var, Mapping) and "default" in var:
+            url = url.replace("{" + name + "}", str(var["default"]))
+    return url
+
+
+def _service_for(spec: Spec, base_url: str | None) -> Service:
+    url = base_url or (_server_url(spec.servers[0]) if spec.servers else "")
+    if url.startswith("/") and spec.source.startswith(("http://", "https://")):
+        from urllib.parse import urljoin
+
+        url = urljoin(spec.source, url)
+    return Service(name=spec.title, source=spec.source, base_url=url.rstrip("/"),
+                   servers=spec.servers, security_schemes=spec.security_schemes,
+                   security=spec.security)
+
+
+class Toolset:
+    """An immutable collection of tools with cached validators and a retrieval index.
+
+    Build it with :meth:`from_spec` (one document) or :meth:`merge` (several, each keeping its
+    own base URL). Tool names are unique across the whole toolset.
+    """
+
+    def __init__(self, tools: Iterable[Tool], specs: Sequence[Spec] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            if tool.name in self._tools:
+                raise ConfigError(f"duplicate tool name {tool.name!r}")
+            self._tools[tool.name] = tool
+        self.specs = tuple(specs)
+        self._validators: dict[str, ArgumentValidator] = {}
+        self._response_validators: dict[tuple[str, str], ArgumentValidator] = {}
+        self._index: ToolIndex | None = None
+        self._lock = threading.Lock()
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, source: str | Path | Mapping[str, Any] | Spec, *,
+                  base_url: str | None = None, strict: bool = False) -> Toolset:
+        """Tools of one OpenAPI document (path, URL, dict, or an already loaded `Spec`)."""
+        spec = source if isinstance(source, Spec) else load_spec(source, strict=strict)
+        return cls(_tools_of(spec, base_url, taken=set()), [spec])
+
+    @classmethod
+    def from_specs(cls, sources: Iterable[str | Path | Mapping[str, Any] | Spec | tuple[Any, str]],
+                   *, strict: bool = False) -> Toolset:
+        """Tools of several documents; an item may be ``(source, base_url)``."""
+        parts = []
+        for item in sources:
+            src, url = item if isinstance(item, tuple) else (item, None)
+            parts.append(cls.from_spec(src, base_url=url, strict=strict))
+        return cls.merge(*parts)
+
+    @classmethod
+    def merge(cls, *toolsets: Toolset) -> Toolset:
+        """One toolset from several; a name already taken gets a numeric suffix."""
+        tools: list[Tool] = []
+        taken: set[str] = set()
+        for ts in toolsets:
+            for tool in ts.tools:
+                name = _unique(tool.name, taken)
+                tools.append(tool if name == tool.name else _renamed(tool, name))
+        return cls(tools, [s for ts in toolsets for s in ts.specs])
+
+    # -- access ---------------------------------------------------------------------------
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        return tuple(self._tools.values())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        seen: dict[str, Service] = {}
+        for t in self._tools.values():
+            seen.setdefault(t.service.source + t.service.base_url, t.service)
+        return tuple(seen.values())
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def subset(self, names: Iterable[str]) -> list[Tool]:
+        return [self._tools[n] for n in names if n in self._tools]
+
+    # -- validation -----------------------------------------------------------------------
+    def validator(self, name: str) -> ArgumentValidator:
+        v = self._validators.get(name)
+        if v is None:
+            with self._lock:
+                v = self._validators.get(name)
+                if v is None:
+                    v = self._validators[name] = ArgumentValidator(self._tools[name].parameters)
+        return v
+
+    def validate(self, name: str, arguments: Any) -> list[Violation]:
+        """Every violation of a proposed call, at once; ``[]`` when it may be sent."""
+        if name not in self._tools:
+            return [unknown_tool(name, self._tools)]
+        args, problem = parse_arguments(arguments)
+        if problem is not None or args is None:
+            return [problem] if problem else []
+        return self.validator(name).violations(args)
+
+    def response_violations(self, name: str, status_code: int, body: Any) -> list[Violation]:
+        """The response body against the spec's schema for that status (``[]`` if none)."""
+        tool = self._tools.get(name)
+        if tool is None:
+            return [unknown_tool(name, self._tools)]
+        status = str(status_code)
+        for key in (status, f"{status[0]}XX", f"{status[0]}xx", "default"):
+            if key in tool.responses:
+                schema = tool.responses[key]
+                break
+        else:
+            return []
+        if schema is None:
+            return []
+        cache_key = (name, key)
+        v = self._response_validators.get(cache_key)
+        if v is None:
+            with self._lock:
+                v = self._response_validators.setdefault(cache_key, ArgumentValidator(schema))
+        return v.violations(body)
+
+    # -- rendering ------------------------------------------------------------------------
+    def to_openai(self, strict: bool = False, names: Iterable[str] | None = None
+                  ) -> list[dict[str, Any]]:
+        """OpenAI tools format; ``strict=True`` marks functions strict (vLLM ≥ 0.33 then
+        grammar-enforces the arguments) and simplifies schemas to what grammars accept."""
+        tools = self.subset(names) if names is not None else self.tools
+        return [openai_tool(t, strict=strict) for t in tools]
+
+    def call_schema(self, names: Iterable[str] | None = None, *, include_finish: bool = True,
+                    thought: bool = True) -> dict[str, Any]:
+        """One JSON Schema accepting exactly one step naming one of the tools."""
+        tools = self.subset(names) if names is not None else self.tools
+        return call_schema(tools, include_finish=include_finish, thought=thought)
+
+    # -- retrieval ------------------------------------------------------------------------
+    def retrieve(self, query: str, k: int = 8) -> list[Tool]:
+        """The ``k`` tools most relevant to ``query`` (BM25 over names and descriptions)."""
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = ToolIndex(self.tools)
+        return self._index.search(query, k)
+
+    def __repr__(self) -> str:
+        return f"Toolset({len(self)} tools from {len(self.specs)} spec(s))"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, i = name, 2
+    while candidate in taken:
+        suffix = f"_{i}"
+        candidate, i = name[: 64 - len(suffix)] + suffix, i + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _renamed(tool: Tool, name: str) -> Tool:
+    from dataclasses import replace
+
+    return replace(tool, name=name)
+
+
+def _tools_of(spec: Spec, base_url: str | None, taken: set[str]) -> list[Tool]:
+    service = _service_for(spec, base_url)
+    return [build_tool(op, spec, service, _unique(tool_name(op), taken))
+            for op in spec.operations]

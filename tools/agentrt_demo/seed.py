@@ -1,0 +1,251 @@
+"""Demo services, seeding stage: build the flight inventory deterministically from the demo clock.
+
+Each route has a fixed daily schedule (flight numbers, times and carriers never change from
+day to day, as with real airlines); fares and seats left vary per day through a random
+generator seeded by the flight number and date, so the inventory for a given date is the
+same whatever "today" was when it was seeded. One row of ``flights`` is one dated departure
+(nonstop, or a one-stop itinerary) with a price and seat count per cabin.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from agentrt_demo.seed_data import AIRLINES, AIRPORTS, HUBS, NO_SERVICE, UTC_OFFSET
+
+__all__ = ["CABIN_LETTERS", "HORIZON_DAYS", "SEED_VERSION", "seed_flights"]
+
+SEED_VERSION = 1
+HORIZON_DAYS = 120
+CABIN_LETTERS = {"economy": "Y", "premium_economy": "W", "business": "C", "first": "F"}
+_CABIN_FACTOR = {"Y": 1.0, "W": 1.7, "C": 3.4, "F": 6.0}
+
+FLIGHTS_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE airports (code TEXT PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL,
+    country TEXT NOT NULL, metro TEXT NOT NULL);
+CREATE TABLE airlines (code TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE flights (
+    id INTEGER PRIMARY KEY, number TEXT NOT NULL, airline TEXT NOT NULL REFERENCES airlines,
+    origin TEXT NOT NULL, destination TEXT NOT NULL, dep_date TEXT NOT NULL,
+    dep_time TEXT NOT NULL, arr_date TEXT NOT NULL, arr_time TEXT NOT NULL,
+    duration INTEGER NOT NULL, stops INTEGER NOT NULL, via TEXT, segments TEXT NOT NULL,
+    price_y INTEGER, seats_y INTEGER CHECK (seats_y >= 0),
+    price_w INTEGER, seats_w INTEGER CHECK (seats_w >= 0),
+    price_c INTEGER, seats_c INTEGER CHECK (seats_c >= 0),
+    price_f INTEGER, seats_f INTEGER CHECK (seats_f >= 0),
+    UNIQUE (number, dep_date));
+CREATE INDEX flights_route ON flights (origin, destination, dep_date);
+CREATE TABLE bookings (
+    booking_id TEXT PRIMARY KEY, flight_id INTEGER NOT NULL REFERENCES flights,
+    offer_id TEXT NOT NULL, cabin TEXT NOT NULL, passengers TEXT NOT NULL,
+    pax INTEGER NOT NULL, contact_email TEXT NOT NULL, unit_cents INTEGER NOT NULL,
+    total_cents INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+    cancelled_at TEXT);
+CREATE TABLE idempotency (key TEXT NOT NULL, operation TEXT NOT NULL,
+    request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
+    created_at TEXT NOT NULL, PRIMARY KEY (key, operation));
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Leg:
+    number: str
+    airline: str
+    origin: str
+    destination: str
+    dep_minute: int  # minutes after local midnight
+    duration: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Slot:
+    """One daily departure: a nonstop leg or a one-stop pair of legs."""
+
+    legs: tuple[_Leg, ...]
+    layover: int
+    days: frozenset[int]  # weekdays operated (0 = Monday)
+    base_cents: int
+    cabins: str
+    lowcost: bool
+
+
+def _h(*parts: object) -> float:
+    """A stable pseudo-random number in [0, 1) from the parts (not Python's salted hash)."""
+    return zlib.crc32("|".join(map(str, parts)).encode()) / 2**32
+
+
+_AP = {a[0]: a for a in AIRPORTS}
+_AL = {a[0]: a for a in AIRLINES}
+
+
+def _km(a: str, b: str) -> float:
+    la1, lo1, la2, lo2 = map(math.radians, (_AP[a][4], _AP[a][5], _AP[b][4], _AP[b][5]))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371 * math.asin(math.sqrt(h))
+
+
+def _nonstop(a: str, b: str) -> bool:
+    ra, rb = _AP[a][7], _AP[b][7]
+    if frozenset((a, b)) in NO_SERVICE or _AP[a][6] == _AP[b][6]:
+        return False
+    hubs = (a in HUBS) + (b in HUBS)
+    if ra == rb:
+        return hubs >= 1 or _h(a, b) < 0.2
+    if "eu" in (ra, rb):
+        eu, other = (a, b) if ra == "eu" else (b, a)
+        if other in ("DXB", "DOH"):
+            return eu in HUBS or _h(a, b) < 0.35
+        return eu in HUBS and (other in ("JFK", "EWR", "BOS", "ORD", "YYZ") or _h(a, b) < 0.45)
+    return hubs >= 1 and (a in ("DXB", "DOH") or b in ("DXB", "DOH") or _h(a, b) < 0.5)
+
+
+def _carriers(a: str, b: str) -> list[str]:
+    found = [al[0] for al in AIRLINES if a in al[2] or b in al[2]]
+    if _AP[a][7] == _AP[b][7] == "eu" and _km(a, b) < 2500:
+        found += [lc for lc in ("FR", "U2", "W6", "VY") if _h(lc, a, b) < 0.18 and lc not in found]
+    if not found:
+        found = [AIRLINES[int(_h("carrier", a, b) * len(AIRLINES))][0]]
+    return found[:3]
+
+
+def _cabins(airline: str, km: float) -> str:
+    if _AL[airline][3]:
+        return "Y"
+    cabins = "YC"
+    if km > 3500:
+        cabins = "YWC"
+    if km > 5000 and airline in ("EK", "QR", "SQ", "NH", "AF", "BA", "LH", "LX", "AA"):
+        cabins += "F"
+    return cabins
+
+
+def _base_cents(airline: str, km: float) -> int:
+    fare = 35 + km * 0.075 if km < 3000 else 180 + km * 0.055
+    return int(fare * (0.6 if _AL[airline][3] else 1.0) * 100)
+
+
+def _leg_minutes(km: float) -> int:
+    return int(round((35 + km / 800 * 60) / 5) * 5)
+
+
+def _schedule() -> list[_Slot]:
+    """The fixed daily schedule of every route, in a stable order."""
+    counters = {al[0]: itertools.count(100 + int(_h("start", al[0]) * 300), 7) for al in AIRLINES}
+    codes = [a[0] for a in AIRPORTS]
+    direct = {(a, b) for a in codes for b in codes if a < b and _nonstop(a, b)}
+    direct |= {(b, a) for a, b in direct}
+    slots: list[_Slot] = []
+    for a, b in sorted(direct):
+        km, carriers = _km(a, b), _carriers(a, b)
+        count = 1 + (a in HUBS) + (b in HUBS) + (km < 2500) + (_h("n", a, b) < 0.5)
+        for i in range(count):
+            airline = carriers[i % len(carriers)]
+            dep = 6 * 60 + int(_h("t", a, b, i) * 16 * 12) * 5
+            days = frozenset(range(7)) if _h("d", a, b, i) < 0.8 else frozenset(
+                d for d in range(7) if d != int(_h("x", a, b, i) * 7))
+            leg = _Leg(number=f"{airline}{next(counters[airline])}", airline=airline, origin=a,
+                       destination=b, dep_minute=dep, duration=_leg_minutes(km))
+            slots.append(_Slot(legs=(leg,), layover=0, days=days,
+                               base_cents=_base_cents(airline, km), cabins=_cabins(airline, km),
+                               lowcost=_AL[airline][3]))
+    hubs = sorted(HUBS)
+    for a in codes:
+        for b in codes:
+            if a == b or frozenset((a, b)) in NO_SERVICE or _AP[a][6] == _AP[b][6]:
+                continue
+            if _h("c", a, b) >= (0.3 if (a, b) in direct else 0.55):
+                continue
+            vias = [v for v in hubs if v not in (a, b) and (a, v) in direct and (v, b) in direct]
+            if not vias:
+                continue
+            v = vias[int(_h("via", a, b) * len(vias))]
+            airline = _carriers(a, v)[0]
+            km1, km2 = _km(a, v), _km(v, b)
+            dep = 6 * 60 + int(_h("ct", a, b) * 14 * 12) * 5
+            d1, d2 = _leg_minutes(km1), _leg_minutes(km2)
+            layover = 50 + int(_h("lay", a, b) * 20) * 5
+            arr_v = dep + d1 + int((UTC_OFFSET[v] - UTC_OFFSET[a]) * 60)
+            legs = (
+                _Leg(number=f"{airline}{next(counters[airline])}", airline=airline, origin=a,
+                     destination=v, dep_minute=dep, duration=d1),
+                _Leg(number=f"{airline}{next(counters[airline])}", airline=airline, origin=v,
+                     destination=b, dep_minute=arr_v + layover, duration=d2),
+            )
+            base = int(0.8 * (_base_cents(airline, km1) + _base_cents(airline, km2)))
+            cabins = "".join(c for c in _cabins(airline, km1 + km2) if c != "F")
+            slots.append(_Slot(legs=legs, layover=layover, days=frozenset(range(7)),
+                               base_cents=base, cabins=cabins, lowcost=_AL[airline][3]))
+    return slots
+
+
+def _local(day: date, minute: int) -> datetime:
+    return datetime(day.year, day.month, day.day) + timedelta(minutes=minute)
+
+
+def _rows(slots: list[_Slot], today: date, days: int) -> Iterator[tuple[object, ...]]:
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        ahead = 1.5 if offset < 7 else 1.2 if offset < 21 else 1.0 if offset < 60 else 0.9
+        dow = (1.0, 0.9, 0.9, 1.0, 1.15, 1.05, 1.15)[day.weekday()]
+        for slot in slots:
+            if day.weekday() not in slot.days:
+                continue
+            first, last = slot.legs[0], slot.legs[-1]
+            rng = random.Random(f"{first.number}/{day.isoformat()}")
+            dep = _local(day, first.dep_minute)
+            segments, total = [], 0
+            for leg in slot.legs:
+                start = _local(day, leg.dep_minute)
+                end = start + timedelta(
+                    minutes=leg.duration + int((UTC_OFFSET[leg.destination] - UTC_OFFSET[leg.origin]) * 60))
+                segments.append({"flight_number": leg.number, "origin": leg.origin,
+                                 "destination": leg.destination,
+                                 "departure": start.strftime("%Y-%m-%dT%H:%M"),
+                                 "arrival": end.strftime("%Y-%m-%dT%H:%M")})
+                total += leg.duration
+            total += slot.layover
+            arr = dep + timedelta(minutes=total + int(
+                (UTC_OFFSET[last.destination] - UTC_OFFSET[first.origin]) * 60))
+            early = 0.9 if first.dep_minute < 8 * 60 or first.dep_minute > 20 * 60 else 1.0
+            fare = slot.base_cents * ahead * dow * early * rng.uniform(0.82, 1.3)
+            cells: list[int | None] = []
+            for letter in "YWCF":
+                if letter not in slot.cabins:
+                    cells += [None, None]
+                    continue
+                euros = max(19, round(fare * _CABIN_FACTOR[letter] / 100))
+                cap = {"Y": 150 if slot.lowcost else 120, "W": 24, "C": 28, "F": 8}[letter]
+                seats = 0 if rng.random() < 0.03 else rng.randint(1, cap)
+                cells += [euros * 100 - 1, seats]
+            yield (first.number, first.airline, first.origin, last.destination,
+                   day.isoformat(), dep.strftime("%H:%M"), arr.date().isoformat(),
+                   arr.strftime("%H:%M"), total, len(slot.legs) - 1,
+                   slot.legs[0].destination if len(slot.legs) > 1 else None,
+                   json.dumps(segments), *cells)
+
+
+def seed_flights(conn: sqlite3.Connection, today: date, days: int = HORIZON_DAYS) -> None:
+    """Create the flight schema in an empty database and fill it for ``days`` from ``today``."""
+    conn.executescript(FLIGHTS_SCHEMA)
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                     [("seed_version", str(SEED_VERSION)), ("seeded_for", today.isoformat()),
+                      ("service", "flights")])
+    conn.executemany("INSERT INTO airports VALUES (?, ?, ?, ?, ?)",
+                     [(a[0], a[1], a[2], a[3], a[6]) for a in AIRPORTS])
+    conn.executemany("INSERT INTO airlines VALUES (?, ?)", [(a[0], a[1]) for a in AIRLINES])
+    conn.executemany(
+        "INSERT INTO flights (number, airline, origin, destination, dep_date, dep_time, arr_date,"
+        " arr_time, duration, stops, via, segments, price_y, seats_y, price_w, seats_w, price_c,"
+        " seats_c, price_f, seats_f) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        _rows(_schedule(), today, days))
+    conn.execute("COMMIT")
