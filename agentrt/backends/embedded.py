@@ -29,7 +29,7 @@ import structlog
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.model_files import Progress, resolve_model_path
 from agentrt.backends.parsing import parse_text
-from agentrt.backends.prompting import step_messages
+from agentrt.backends.prompting import bound_thought, step_messages
 from agentrt.errors import BackendError, ConfigError
 
 __all__ = ["EmbeddedBackend", "EmbeddedStats"]
@@ -90,18 +90,25 @@ class EmbeddedBackend:
     """A GGUF model run in-process by llama-cpp-python.
 
     ``model_path``: a GGUF file; None means ``AGENTRT_MODEL`` or the default model.
-    ``llama`` injects a ready ``Llama`` (its settings are then the caller's).
+    ``n_threads``: default ``AGENTRT_THREADS`` or ``os.cpu_count()`` (on a machine shared with
+    other busy processes, fewer threads than cores is much faster: llama.cpp's threads wait
+    on each other at every layer).
+    ``thought_max_chars`` bounds the thought in the grammar (see ``bound_thought``); ``llama``
+    injects a ready ``Llama`` (its settings are then the caller's).
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
                  n_threads: int | None = None, n_batch: int = 512,
-                 llama: Any = None, progress: Progress | None = None,
+                 thought_max_chars: int | None = 240, llama: Any = None,
+                 progress: Progress | None = None,
                  llama_kwargs: dict[str, Any] | None = None) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
         self.capabilities = Capabilities(native_n=False, grammar=True, tool_call_format="json")
-        self._settings = {"n_ctx": n_ctx, "n_threads": n_threads or os.cpu_count() or 1,
+        threads = n_threads or int(os.environ.get("AGENTRT_THREADS") or 0) or os.cpu_count() or 1
+        self._settings = {"n_ctx": n_ctx, "n_threads": threads,
                           "n_batch": n_batch, "verbose": False, **(llama_kwargs or {})}
+        self.thought_max_chars = thought_max_chars
         self._llama = llama
         self._progress = progress
         self._lock = asyncio.Lock()
@@ -144,7 +151,9 @@ class EmbeddedBackend:
             self._grammars.move_to_end(key)
             return self._grammars[key]
         try:
-            grammar = (llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False) if key
+            # the schema as given: llama.cpp keeps property order, and "thought" comes first
+            grammar = (llama_cpp.LlamaGrammar.from_json_schema(json.dumps(constraint),
+                                                               verbose=False) if key
                        else llama_cpp.LlamaGrammar.from_string(llama_cpp.llama_grammar.JSON_GBNF,
                                                                verbose=False))
         except (ValueError, RuntimeError, KeyError, TypeError) as exc:
@@ -217,7 +226,8 @@ class EmbeddedBackend:
         prompt = step_messages(messages, tools)
         candidates = []
         async with self._lock:
-            grammar = await asyncio.to_thread(self._grammar, constraint)
+            grammar = await asyncio.to_thread(
+                self._grammar, bound_thought(constraint, self.thought_max_chars))
             for i in range(n):
                 text, meta = await asyncio.to_thread(self._complete_sync, prompt, grammar,
                                                      sampling, seed + i)

@@ -30,7 +30,8 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
@@ -123,8 +124,9 @@ class OpenAIBackend:
         policy = self.retry
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, policy.attempts)) | stop_after_delay(policy.deadline_s),
-            wait=wait_exponential_jitter(initial=policy.initial_wait_s, max=policy.max_wait_s,
-                                         jitter=policy.initial_wait_s),
+            # exponential backoff plus jitter (spelled so that tenacity 8 and 9 agree)
+            wait=wait_exponential(multiplier=policy.initial_wait_s, max=policy.max_wait_s)
+            + wait_random(0, policy.initial_wait_s),
             retry=retry_if_exception_type((*_TRANSIENT_ERRORS, _TransientStatus)),
             reraise=True,
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 from agentrt.backends.base import Message
 
-__all__ = ["STEP_INSTRUCTIONS", "flatten_messages", "render_tools", "step_messages"]
+__all__ = ["STEP_INSTRUCTIONS", "bound_thought", "flatten_messages", "render_tools", "step_messages"]
 
 STEP_INSTRUCTIONS = (
     "You solve the user's task by calling tools, one step at a time. Answer every turn with "
@@ -101,3 +101,30 @@ def step_messages(messages: Sequence[Message], tools: Sequence[Mapping[str, Any]
         system = f"{flat[0].get('content') or ''}\n\n{system}".strip()
         flat = flat[1:]
     return [{"role": "system", "content": system}, *flat]
+
+
+def bound_thought(constraint: dict[str, Any] | None, max_chars: int | None
+                  ) -> dict[str, Any] | None:
+    """The constraint with ``maxLength`` on each branch's ``thought`` (where it has none).
+
+    Small models under a grammar otherwise ramble inside the thought until ``max_tokens``
+    cuts the step off before its call; a bounded thought always leaves room for the call.
+    """
+    if constraint is None or not max_chars:
+        return constraint
+
+    def bound(schema: Any) -> Any:
+        if not isinstance(schema, Mapping):
+            return schema
+        out = dict(schema)
+        for key in ("anyOf", "oneOf"):
+            if isinstance(out.get(key), list):
+                out[key] = [bound(branch) for branch in out[key]]
+        props = out.get("properties")
+        thought = props.get("thought") if isinstance(props, Mapping) else None
+        if isinstance(props, Mapping) and isinstance(thought, Mapping) \
+                and thought.get("type") == "string" and "maxLength" not in thought:
+            out["properties"] = {**props, "thought": {**thought, "maxLength": max_chars}}
+        return out
+
+    return bound(constraint)

@@ -8,6 +8,7 @@ reported as ``lost``, never as a plain failure. Secrets are kept out of observat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -224,17 +225,30 @@ class Executor:
             return resend_allowed and policy.should_retry_status(result.status_code,
                                                                  result.headers)
 
-        def wait(state: RetryCallState) -> float:
-            result = state.outcome.result() if state.outcome else None
+        def wait_after(result: _Answer | BaseException | None, attempt_number: int) -> float:
             if isinstance(result, _Answer):
                 asked = policy.retry_after(result.status_code, result.headers)
                 if asked is not None:
                     return asked
-            return policy.backoff_for(state.attempt_number)
+            return policy.backoff_for(attempt_number)
 
-        stop = stop_after_attempt(policy.attempts)
+        def wait(state: RetryCallState) -> float:  # tenacity counts from the 2nd attempt
+            result = state.outcome.result() if state.outcome else None
+            return wait_after(result, state.attempt_number + 1)
+
+        # first attempt outside tenacity: most calls need no retry, and it costs little
+        first = await self._attempt(request, tries)
+        if policy.attempts == 1 or not again(first):
+            return tries
+        start = time.monotonic()
+        first_wait = wait_after(first, 1)
+        if policy.max_elapsed is not None and first_wait > policy.max_elapsed:
+            return tries
+        await (self._sleep or asyncio.sleep)(first_wait)
+        stop = stop_after_attempt(policy.attempts - 1)
         if policy.max_elapsed is not None:
-            stop = stop | stop_after_delay(policy.max_elapsed)  # type: ignore[assignment]
+            budget = max(0.0, policy.max_elapsed - (time.monotonic() - start) - first_wait)
+            stop = stop | stop_after_delay(budget)  # type: ignore[assignment]
         kwargs: dict[str, Any] = {"sleep": self._sleep} if self._sleep else {}
         retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_result(again),
                                  retry_error_callback=lambda s: s.outcome.result()
@@ -259,8 +273,9 @@ class Executor:
             tries.last_error = None
         tries.results.append(result)
         _log.debug("executor.attempt", attempt=tries.count, url=self.redactor.scrub_text(
-            str(request.url)), result=(result.status_code if isinstance(result, _Answer)
-                                       else type(result).__name__))
+            str(request.url)), idempotency_key=request.headers.get("idempotency-key"),
+            result=(result.status_code if isinstance(result, _Answer)
+                    else type(result).__name__))
         return result
 
     async def _read(self, response: httpx.Response) -> _Answer:

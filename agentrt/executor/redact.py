@@ -13,6 +13,7 @@ configuration and the trace/export code can call `scrub` without holding an exec
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 from collections.abc import Iterable, MutableMapping
@@ -98,19 +99,34 @@ class Redactor:
 
     def scrub(self, value: Any) -> Any:
         """A copy of ``value`` (str, bytes, dict, list, tuple, nested) with secrets removed."""
+        if isinstance(value, (dict, list)) and self._clean(value):
+            return value  # nothing to redact: skip the walk (the common case)
+        return self._scrub(value)
+
+    def _clean(self, value: Any) -> bool:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return False
+        pattern = self._pattern
+        if pattern is not None and pattern.search(text):
+            return False
+        return not _SECRET_KEY.search(text.replace("-", "").replace("_", ""))
+
+    def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.scrub_text(value)
         if isinstance(value, (bytes, bytearray)):
             return self.scrub_text(bytes(value).decode("utf-8", "replace")).encode()
         if isinstance(value, dict):
             return {
-                k: (REDACTED if secret_key(k) and v not in (None, "") else self.scrub(v))
+                k: (REDACTED if secret_key(k) and v not in (None, "") else self._scrub(v))
                 for k, v in value.items()
             }
         if isinstance(value, list):
-            return [self.scrub(v) for v in value]
+            return [self._scrub(v) for v in value]
         if isinstance(value, tuple):
-            return tuple(self.scrub(v) for v in value)
+            return tuple(self._scrub(v) for v in value)
         return value
 
     def __call__(self, logger: Any, method_name: str,

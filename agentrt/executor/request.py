@@ -189,6 +189,9 @@ def _header_value(p: Param, value: Any) -> str:
                                         "characters (CR, LF, NUL …)")])
     if not text.isascii():
         raise BuildError([_violation(p, f"header {p.wire_name!r} must be ASCII text")])
+    if text != text.strip(" "):
+        raise BuildError([_violation(p, f"header {p.wire_name!r} cannot start or end with "
+                                        "spaces")])
     return text
 
 

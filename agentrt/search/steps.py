@@ -112,7 +112,7 @@ class SearchEvent:
 #: (tool name, arguments, observation of the committed call) -> (compensating tool, its
 #: arguments, its observation), or None when the tool has no usable compensation.
 Compensate = Callable[[str, Any, Any], Awaitable["tuple[str, Any, Any] | None"]]
-AnswerCheck = Callable[[str, "RunResult"], "str | None | Awaitable[str | None]"]
+AnswerCheck = Callable[[str, "RunResult"], "str | Awaitable[str | None] | None"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

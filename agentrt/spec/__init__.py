@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from agentrt.errors import SpecError
-from agentrt.spec.checks import detect_version, validate_document
+from agentrt.spec.checks import ValidatorCrash, detect_version, validate_document
 from agentrt.spec.model import Operation, Parameter, RequestBody, Spec, SpecWarning
 from agentrt.spec.operations import OperationBuilder
 from agentrt.spec.schema import SchemaCompiler
@@ -35,8 +35,13 @@ def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
     doc, base_uri, name = read_source(source, client=client)
     version = detect_version(doc, name)
     warnings: list[SpecWarning] = []
-    for pointer, reason in validate_document(doc, version=version, source=name,
-                                             base_uri=base_uri, strict=strict):
+    crash: ValidatorCrash | None = None
+    try:
+        findings = validate_document(doc, version=version, source=name, base_uri=base_uri,
+                                     strict=strict)
+    except ValidatorCrash as exc:
+        crash, findings = exc, []
+    for pointer, reason in findings:
         warnings.append(SpecWarning(pointer=pointer, reason=reason))
         _drop_at(doc, pointer)
 
@@ -49,6 +54,8 @@ def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
     compiler = SchemaCompiler(doc, base_uri, source=name, version=version,
                               retrieve=lambda uri: retrieve_uri(uri, client=client), warn=warn)
     ops = OperationBuilder(doc, compiler, version, name).operations()
+    if crash is not None:  # our own walk found nothing more precise to say
+        raise crash
     info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
     security = doc.get("security")
     return Spec(

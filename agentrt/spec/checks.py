@@ -19,6 +19,11 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from agentrt.errors import SpecError
 from agentrt.spec.schema import escape_pointer_token
 
+class ValidatorCrash(SpecError):
+    """openapi-spec-validator itself failed (typically an unresolvable ``$ref``); the loader
+    then walks the document to report the exact pointer."""
+
+
 _REPAIRABLE_KEYWORDS = {"pattern", "default", "example", "examples"}
 
 
@@ -58,7 +63,8 @@ def validate_document(doc: dict[str, Any], *, version: str, source: str, base_ur
     except SpecError:
         raise
     except Exception as exc:  # the validator resolves refs itself and may fail doing so
-        raise SpecError(f"validation failed: {type(exc).__name__}: {exc}", source=source) from None
+        raise ValidatorCrash(f"validation failed: {type(exc).__name__}: {str(exc)[:300]}",
+                             source=source) from None
     for err in errors:
         path = list(getattr(err, "absolute_path", []) or [])
         pointer = pointer_of(path)

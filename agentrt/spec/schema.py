@@ -49,17 +49,10 @@ def _count(node: Any) -> int:
     return 1
 
 
-def _has_ref(node: Any) -> bool:
-    if isinstance(node, dict):
-        return "$ref" in node or any(_has_ref(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_ref(v) for v in node)
-    return False
-
-
 class SchemaCompiler:
-    """Compiles the schemas of one document. One instance per document; call
-    :meth:`scope` to get a per-operation scope that collects that operation's ``$defs``."""
+    """Compiles the schemas of one document. Inline expansions and ``$defs`` bodies are
+    computed once per document; :meth:`scope` gives a per-operation view that knows which
+    ``$defs`` that operation's schemas need."""
 
     def __init__(self, doc: dict[str, Any], base_uri: str, *, source: str, version: str,
                  retrieve: Callable[[str], Any], warn: Callable[[str, str], None]) -> None:
@@ -75,14 +68,17 @@ class SchemaCompiler:
         self.registry: referencing.Registry[Any] = referencing.Registry(
             retrieve=_retrieve).with_resource(base_uri, root)  # type: ignore[call-arg]
         self.resolver = self.registry.resolver(base_uri=base_uri)
-        #: closed (ref-free) compiled results shared by every scope
-        self.closed: dict[str, dict[str, Any]] = {}
+        self.defs: dict[str, Any] = {}          # def name -> compiled body (document-wide)
+        self._def_names: dict[str, str] = {}    # target uri -> def name
+        self._memo: dict[str, Any] = {}         # target uri -> compiled inline form
+        self._stack: list[str] = []
+        self._pending: list[tuple[str, Any, Any, str]] = []
+        self._def_refs: dict[str, set[str]] = {}
 
     def scope(self) -> SchemaScope:
         return SchemaScope(self)
 
-    def lookup(self, ref: str, resolver: referencing._core.Resolver[Any], base: str,
-               pointer: str) -> tuple[Any, referencing._core.Resolver[Any], str]:
+    def lookup(self, ref: str, resolver: Any, base: str, pointer: str) -> tuple[Any, Any, str]:
         """Resolve ``ref`` → (contents, resolver for nested refs, absolute URI)."""
         uri = urljoin(base, ref)
         try:
@@ -113,23 +109,11 @@ class SchemaCompiler:
             base = urldefrag(uri)[0]
         return node, pointer
 
-
-class SchemaScope:
-    """Compiles schemas for one operation; recursive/large targets land in :attr:`defs`."""
-
-    def __init__(self, compiler: SchemaCompiler) -> None:
-        self.c = compiler
-        self.defs: dict[str, Any] = {}
-        self._def_names: dict[str, str] = {}   # uri -> def name
-        self._memo: dict[str, dict[str, Any]] = {}
-        self._stack: list[str] = []
-        self._pending: list[tuple[str, Any, Any, str]] = []
-
-    # -- public ---------------------------------------------------------------------------
-    def compile(self, schema: Any, pointer: str) -> dict[str, Any]:
+    # -- compiling ------------------------------------------------------------------------
+    def compile(self, schema: Any, pointer: str) -> Any:
         """Compile a schema found at ``pointer`` of the root document."""
         try:
-            out = self._node(schema, self.c.resolver, self.c.base_uri, pointer)
+            out = self._node(schema, self.resolver, self.base_uri, pointer)
             while self._pending:
                 uri, contents, resolver, ptr = self._pending.pop()
                 self._stack.append(uri)
@@ -139,18 +123,29 @@ class SchemaScope:
                 finally:
                     self._stack.pop()
         except RecursionError:
-            raise SpecError("schema nested too deeply", source=self.c.source,
+            raise SpecError("schema nested too deeply", source=self.source,
                             pointer=pointer) from None
         return out
 
-    # -- internals ------------------------------------------------------------------------
+    def refs_of(self, node: Any, out: set[str]) -> set[str]:
+        """Names of ``#/$defs/...`` targets that ``node`` needs, transitively."""
+        for name in _local_refs(node):
+            if name not in out:
+                out.add(name)
+                if name not in self._def_refs:
+                    self._def_refs[name] = set(_local_refs(self.defs.get(name)))
+                for sub in self._def_refs[name]:
+                    if sub not in out:
+                        self.refs_of({"$ref": f"#/$defs/{sub}"}, out)
+        return out
+
     def _def_ref(self, uri: str, contents: Any, resolver: Any, pointer: str) -> dict[str, Any]:
         name = self._def_names.get(uri)
         if name is None:
             frag = urldefrag(uri)[1]
             base = re.sub(r"[^A-Za-z0-9_.-]", "_", frag.rsplit("/", 1)[-1] or "Schema")
             name, i = base, 2
-            while name in self.defs or name in self._def_names.values():
+            while name in self.defs:
                 name, i = f"{base}_{i}", i + 1
             self._def_names[uri] = name
             self.defs[name] = {}  # placeholder, filled from _pending
@@ -158,35 +153,33 @@ class SchemaScope:
         return {"$ref": f"#/$defs/{name}"}
 
     def _ref(self, node: dict[str, Any], resolver: Any, base: str, pointer: str) -> Any:
-        contents, sub_resolver, uri = self.c.lookup(node["$ref"], resolver, base, pointer)
-        target_ptr = "#" + urldefrag(uri)[1] if uri.startswith(self.c.base_uri + "#") else uri
-        if uri in self._def_names:
-            out: Any = {"$ref": f"#/$defs/{self._def_names[uri]}"}
+        contents, sub_resolver, uri = self.lookup(node["$ref"], resolver, base, pointer)
+        target_ptr = "#" + urldefrag(uri)[1] if uri.startswith(self.base_uri + "#") else uri
+        if uri in self._memo:
+            out: Any = self._memo[uri]
+        elif uri in self._def_names and self._stack:
+            out = {"$ref": f"#/$defs/{self._def_names[uri]}"}
         elif uri in self._stack:
             out = self._def_ref(uri, contents, sub_resolver, target_ptr)
-        elif uri in self.c.closed:
-            out = self.c.closed[uri]
-        elif uri in self._memo:
-            out = self._memo[uri]
         else:
             self._stack.append(uri)
             try:
                 out = self._node(contents, sub_resolver, urldefrag(uri)[0], target_ptr)
             finally:
                 self._stack.pop()
-            if uri in self._def_names:  # it turned out to be recursive
+            if uri in self._def_names and self._stack:  # it turned out to be recursive
+                # (at the top of a schema the one-level expansion is kept: a recursive request
+                # body still shows its properties, deeper levels point into $defs)
                 out = {"$ref": f"#/$defs/{self._def_names[uri]}"}
-            elif _count(out) > INLINE_LIMIT:
-                name_ref = self._def_ref(uri, contents, sub_resolver, target_ptr)
+            elif uri not in self._def_names and _count(out) > INLINE_LIMIT:
+                ref = self._def_ref(uri, contents, sub_resolver, target_ptr)
                 self._pending.pop()  # already compiled: store it directly
                 self.defs[self._def_names[uri]] = out
-                out = name_ref
-            elif _has_ref(out):
+                out = ref
+            if uri not in self._def_names or not self._stack:
                 self._memo[uri] = out
-            else:
-                self.c.closed[uri] = out
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        if not siblings or self.c.version != "3.1":
+        if not siblings or self.version != "3.1":
             return out
         extra = self._node(siblings, resolver, base, pointer)
         if set(extra) <= _ANNOTATIONS and "$ref" not in out:
@@ -198,11 +191,11 @@ class SchemaScope:
             return node
         if not isinstance(node, dict):
             raise SpecError(f"a schema must be an object, not {type(node).__name__}",
-                            source=self.c.source, pointer=pointer)
+                            source=self.source, pointer=pointer)
         if isinstance(node.get("$ref"), str):
             return self._ref(node, resolver, base, pointer)
         out: dict[str, Any] = {}
-        legacy = self.c.version != "3.1"
+        legacy = self.version != "3.1"
         for key, value in node.items():
             kp = f"{pointer}/{escape_pointer_token(key)}"
             if key in _DROP or key.startswith("x-"):
@@ -222,7 +215,7 @@ class SchemaScope:
                 if isinstance(value, str) and _regex_ok(value):
                     out[key] = value
                 else:
-                    self.c.warn(kp, f"invalid regular expression {value!r} dropped")
+                    self.warn(kp, f"invalid regular expression {value!r} dropped")
             else:
                 out[key] = value
         if "example" in node and "examples" not in node:
@@ -235,10 +228,43 @@ class SchemaScope:
                 out = _nullable(out)
         if "required" in out and not (isinstance(out["required"], list)
                                       and all(isinstance(r, str) for r in out["required"])):
-            self.c.warn(f"{pointer}/required", "'required' must be a list of names; dropped")
+            self.warn(f"{pointer}/required", "'required' must be a list of names; dropped")
             del out["required"]
-        _check_default(out, pointer, self.c.warn)
+        _check_default(out, pointer, self.warn)
         return out
+
+
+class SchemaScope:
+    """The schemas of one operation: compiles through the document's compiler and knows
+    which document-wide ``$defs`` they need."""
+
+    def __init__(self, compiler: SchemaCompiler) -> None:
+        self.c = compiler
+        self._needed: set[str] = set()
+
+    def compile(self, schema: Any, pointer: str) -> Any:
+        out = self.c.compile(schema, pointer)
+        self.c.refs_of(out, self._needed)
+        return out
+
+    @property
+    def defs(self) -> dict[str, Any]:
+        return {name: self.c.defs[name] for name in sorted(self._needed)}
+
+
+def _local_refs(node: Any) -> list[str]:
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            ref = cur.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                found.append(ref[len("#/$defs/"):])
+            stack.extend(v for v in cur.values() if isinstance(v, (dict, list)))
+        elif isinstance(cur, list):
+            stack.extend(v for v in cur if isinstance(v, (dict, list)))
+    return found
 
 
 def _regex_ok(pattern: str) -> bool:

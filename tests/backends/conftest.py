@@ -110,7 +110,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
              "--model_alias", "qwen-default", "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 1), "--verbose", "false"],
+             "--n_ctx", "2048", "--n_threads",
+             os.environ.get("AGENTRT_THREADS") or str(os.cpu_count() or 1), "--verbose", "false"],
             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:

@@ -9,21 +9,21 @@ same whatever "today" was when it was seeded. One row of ``flights`` is one date
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
 import random
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from agentrt_demo.seed_data import AIRLINES, AIRPORTS, HUBS, NO_SERVICE, UTC_OFFSET
 
 __all__ = ["CABIN_LETTERS", "HORIZON_DAYS", "SEED_VERSION", "seed_flights"]
 
-SEED_VERSION = 1
+SEED_VERSION = 2
 HORIZON_DAYS = 120
 CABIN_LETTERS = {"economy": "Y", "premium_economy": "W", "business": "C", "first": "F"}
 _CABIN_FACTOR = {"Y": 1.0, "W": 1.7, "C": 3.4, "F": 6.0}
@@ -37,7 +37,7 @@ CREATE TABLE flights (
     id INTEGER PRIMARY KEY, number TEXT NOT NULL, airline TEXT NOT NULL REFERENCES airlines,
     origin TEXT NOT NULL, destination TEXT NOT NULL, dep_date TEXT NOT NULL,
     dep_time TEXT NOT NULL, arr_date TEXT NOT NULL, arr_time TEXT NOT NULL,
-    duration INTEGER NOT NULL, stops INTEGER NOT NULL, via TEXT, segments TEXT NOT NULL,
+    duration INTEGER NOT NULL, stops INTEGER NOT NULL, via TEXT, segments TEXT,
     price_y INTEGER, seats_y INTEGER CHECK (seats_y >= 0),
     price_w INTEGER, seats_w INTEGER CHECK (seats_w >= 0),
     price_c INTEGER, seats_c INTEGER CHECK (seats_c >= 0),
@@ -50,6 +50,9 @@ CREATE TABLE bookings (
     pax INTEGER NOT NULL, contact_email TEXT NOT NULL, unit_cents INTEGER NOT NULL,
     total_cents INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
     cancelled_at TEXT);
+CREATE TABLE dirty (flight_id INTEGER PRIMARY KEY);
+CREATE TRIGGER flights_dirty AFTER UPDATE OF seats_y, seats_w, seats_c, seats_f ON flights
+BEGIN INSERT OR IGNORE INTO dirty VALUES (NEW.id); END;
 CREATE TABLE idempotency (key TEXT NOT NULL, operation TEXT NOT NULL,
     request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
     created_at TEXT NOT NULL, PRIMARY KEY (key, operation));
@@ -80,10 +83,13 @@ class _Slot:
 
 def _h(*parts: object) -> float:
     """A stable pseudo-random number in [0, 1) from the parts (not Python's salted hash)."""
-    return zlib.crc32("|".join(map(str, parts)).encode()) / 2**32
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 _AP = {a[0]: a for a in AIRPORTS}
+_PRIMARY = frozenset({"LHR", "CDG", "FRA", "AMS", "MAD", "IST"})
+_SECONDARY = frozenset({"LIS", "MUC", "ZRH", "FCO", "BCN", "CPH", "VIE"})
 _AL = {a[0]: a for a in AIRLINES}
 
 
@@ -97,15 +103,17 @@ def _nonstop(a: str, b: str) -> bool:
     ra, rb = _AP[a][7], _AP[b][7]
     if frozenset((a, b)) in NO_SERVICE or _AP[a][6] == _AP[b][6]:
         return False
-    hubs = (a in HUBS) + (b in HUBS)
+    h = _h(a, b)
+    if ra == rb == "eu":
+        return h < (0.6 if {a, b} & _PRIMARY else 0.2 if {a, b} & _SECONDARY else 0.04)
     if ra == rb:
-        return hubs >= 1 or _h(a, b) < 0.2
+        return h < (0.9 if {a, b} & HUBS else 0.3)
     if "eu" in (ra, rb):
         eu, other = (a, b) if ra == "eu" else (b, a)
-        if other in ("DXB", "DOH"):
-            return eu in HUBS or _h(a, b) < 0.35
-        return eu in HUBS and (other in ("JFK", "EWR", "BOS", "ORD", "YYZ") or _h(a, b) < 0.45)
-    return hubs >= 1 and (a in ("DXB", "DOH") or b in ("DXB", "DOH") or _h(a, b) < 0.5)
+        if eu not in _PRIMARY and eu not in _SECONDARY:
+            return other in ("DXB", "DOH") and h < 0.15
+        return h < (0.7 if other in ("JFK", "EWR", "BOS", "ORD", "YYZ", "DXB", "DOH") else 0.35)
+    return bool({a, b} & HUBS) and h < (0.8 if {a, b} & {"DXB", "DOH"} else 0.4)
 
 
 def _carriers(a: str, b: str) -> list[str]:
@@ -146,7 +154,7 @@ def _schedule() -> list[_Slot]:
     slots: list[_Slot] = []
     for a, b in sorted(direct):
         km, carriers = _km(a, b), _carriers(a, b)
-        count = 1 + (a in HUBS) + (b in HUBS) + (km < 2500) + (_h("n", a, b) < 0.5)
+        count = 1 + (_h("n", a, b) < 0.4) + (a in _PRIMARY and b in _PRIMARY)
         for i in range(count):
             airline = carriers[i % len(carriers)]
             dep = 6 * 60 + int(_h("t", a, b, i) * 16 * 12) * 5
@@ -162,12 +170,13 @@ def _schedule() -> list[_Slot]:
         for b in codes:
             if a == b or frozenset((a, b)) in NO_SERVICE or _AP[a][6] == _AP[b][6]:
                 continue
-            if _h("c", a, b) >= (0.3 if (a, b) in direct else 0.55):
+            if _h("c", a, b) >= (0.1 if (a, b) in direct else 0.12):
                 continue
-            vias = [v for v in hubs if v not in (a, b) and (a, v) in direct and (v, b) in direct]
-            if not vias:
+            vias = sorted((_km(a, v) + _km(v, b), v) for v in hubs
+                          if v not in (a, b) and (a, v) in direct and (v, b) in direct)
+            if not vias or vias[0][0] > 1.5 * _km(a, b):
                 continue
-            v = vias[int(_h("via", a, b) * len(vias))]
+            v = vias[0][1]
             airline = _carriers(a, v)[0]
             km1, km2 = _km(a, v), _km(v, b)
             dep = 6 * 60 + int(_h("ct", a, b) * 14 * 12) * 5
@@ -187,50 +196,55 @@ def _schedule() -> list[_Slot]:
     return slots
 
 
-def _local(day: date, minute: int) -> datetime:
-    return datetime(day.year, day.month, day.day) + timedelta(minutes=minute)
+def _stamp(day: date, minute: int) -> tuple[str, str]:
+    """Local (date, "HH:MM") of ``minute`` minutes after midnight of ``day`` (may roll over)."""
+    extra, minute = divmod(minute, 24 * 60)
+    when = (day + timedelta(days=extra)).isoformat() if extra else day.isoformat()
+    return when, f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _shift(leg: _Leg) -> int:
+    return int((UTC_OFFSET[leg.destination] - UTC_OFFSET[leg.origin]) * 60)
 
 
 def _rows(slots: list[_Slot], today: date, days: int) -> Iterator[tuple[object, ...]]:
+    caps = {"Y": 120, "W": 24, "C": 28, "F": 8}
     for offset in range(days):
         day = today + timedelta(days=offset)
+        rng = random.Random(day.toordinal())
         ahead = 1.5 if offset < 7 else 1.2 if offset < 21 else 1.0 if offset < 60 else 0.9
         dow = (1.0, 0.9, 0.9, 1.0, 1.15, 1.05, 1.15)[day.weekday()]
         for slot in slots:
             if day.weekday() not in slot.days:
                 continue
             first, last = slot.legs[0], slot.legs[-1]
-            rng = random.Random(f"{first.number}/{day.isoformat()}")
-            dep = _local(day, first.dep_minute)
-            segments, total = [], 0
-            for leg in slot.legs:
-                start = _local(day, leg.dep_minute)
-                end = start + timedelta(
-                    minutes=leg.duration + int((UTC_OFFSET[leg.destination] - UTC_OFFSET[leg.origin]) * 60))
-                segments.append({"flight_number": leg.number, "origin": leg.origin,
-                                 "destination": leg.destination,
-                                 "departure": start.strftime("%Y-%m-%dT%H:%M"),
-                                 "arrival": end.strftime("%Y-%m-%dT%H:%M")})
-                total += leg.duration
-            total += slot.layover
-            arr = dep + timedelta(minutes=total + int(
-                (UTC_OFFSET[last.destination] - UTC_OFFSET[first.origin]) * 60))
+            total = sum(leg.duration for leg in slot.legs) + slot.layover
+            segments = None
+            if len(slot.legs) > 1:
+                segs = []
+                for leg in slot.legs:
+                    d0, t0 = _stamp(day, leg.dep_minute)
+                    d1, t1 = _stamp(day, leg.dep_minute + leg.duration + _shift(leg))
+                    segs.append({"flight_number": leg.number, "origin": leg.origin,
+                                 "destination": leg.destination, "departure": f"{d0}T{t0}",
+                                 "arrival": f"{d1}T{t1}"})
+                segments = json.dumps(segs)
+            arr_minute = first.dep_minute + total + sum(_shift(leg) for leg in slot.legs)
+            arr_date, arr_time = _stamp(day, arr_minute)
             early = 0.9 if first.dep_minute < 8 * 60 or first.dep_minute > 20 * 60 else 1.0
-            fare = slot.base_cents * ahead * dow * early * rng.uniform(0.82, 1.3)
+            fare = slot.base_cents * ahead * dow * early * (0.82 + 0.48 * rng.random())
             cells: list[int | None] = []
             for letter in "YWCF":
                 if letter not in slot.cabins:
                     cells += [None, None]
                     continue
                 euros = max(19, round(fare * _CABIN_FACTOR[letter] / 100))
-                cap = {"Y": 150 if slot.lowcost else 120, "W": 24, "C": 28, "F": 8}[letter]
-                seats = 0 if rng.random() < 0.03 else rng.randint(1, cap)
+                seats = 0 if rng.random() < 0.03 else 1 + int(rng.random() * caps[letter])
                 cells += [euros * 100 - 1, seats]
             yield (first.number, first.airline, first.origin, last.destination,
-                   day.isoformat(), dep.strftime("%H:%M"), arr.date().isoformat(),
-                   arr.strftime("%H:%M"), total, len(slot.legs) - 1,
-                   slot.legs[0].destination if len(slot.legs) > 1 else None,
-                   json.dumps(segments), *cells)
+                   day.isoformat(), _stamp(day, first.dep_minute)[1], arr_date, arr_time,
+                   total, len(slot.legs) - 1,
+                   first.destination if len(slot.legs) > 1 else None, segments, *cells)
 
 
 def seed_flights(conn: sqlite3.Connection, today: date, days: int = HORIZON_DAYS) -> None:

@@ -1,0 +1,248 @@
+"""Agent stage: `Agent` ties a backend, a toolset, the executor and the search together.
+
+```python
+agent = Agent(backend, Toolset.from_spec("specs/flights.yaml"), policy="allow")
+result = await agent.run("Find the cheapest flight from LHR to CDG on 2026-12-01")
+print(result.status, result.answer)
+```
+
+An `Agent` holds configuration only: every run builds its own search state and (unless one was
+injected) its own executor, so many runs may share one agent, backend and toolset concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+from agentrt.backends.base import FINISH_TOOL, Backend, Candidate, Sampling
+from agentrt.errors import ConfigError
+from agentrt.prompts import build_messages, system_prompt
+from agentrt.search import (
+    Budget,
+    Hooks,
+    RunResult,
+    SearchConfig,
+    SearchEvent,
+    StepRequest,
+    ToolFacts,
+    run_search,
+)
+from agentrt.search.steps import AnswerCheck
+from agentrt.trace import log_event, scrub_result
+
+__all__ = ["Agent", "compensation_arguments"]
+
+EventCallback = Callable[[SearchEvent], Any]
+#: id-like argument names a compensation may take, and the response keys that can fill them
+_ID_KEYS = ("id", "reference", "booking_id", "booking_reference", "reservation_id")
+
+
+def compensation_arguments(parameters: Mapping[str, Any], arguments: Any, body: Any
+                           ) -> dict[str, Any]:
+    """Arguments for a compensating call: each of its parameters filled from the committed
+    call's response body (same name first, then an id-like key for an id-like parameter),
+    else from the committed call's own arguments."""
+    props = parameters.get("properties") or {}
+    body_map = body if isinstance(body, Mapping) else {}
+    args_map = arguments if isinstance(arguments, Mapping) else {}
+    out: dict[str, Any] = {}
+    for name in props:
+        if name in body_map:
+            out[name] = body_map[name]
+        elif name in args_map:
+            out[name] = args_map[name]
+        elif name.lower() in _ID_KEYS or name.lower().endswith(("_id", "id", "reference")):
+            for key in _ID_KEYS:
+                if key in body_map:
+                    out[name] = body_map[key]
+                    break
+    return out
+
+
+def _config(search: str | SearchConfig, k: int | None) -> SearchConfig:
+    if isinstance(search, SearchConfig):
+        return search
+    try:
+        return SearchConfig.named(search, k)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+class Agent:
+    """A tool-using agent: ``await agent.run(query)`` → :class:`RunResult`.
+
+    ``search``: ``"dfs"`` (ours), ``"dfsdt"`` or ``"react"`` (baselines), or a
+    :class:`SearchConfig`; ``k`` the candidates per node (default 3 for dfs, 2 for dfsdt).
+    ``policy``: what happens to unsafe calls — ``"allow"``, ``"deny"`` (the default),
+    ``"confirm"`` with a callback, or an executor ``Policy``. ``executor``: inject one (it is
+    then shared by every run and not closed); otherwise each run opens its own with
+    ``credentials`` and ``base_urls``. ``answer_check(answer, result) -> None | reason``
+    may refuse an answer (the search goes on). ``on_event`` sees the search live.
+    ``instructions`` are appended to the system prompt (e.g. today's date). Toolsets larger
+    than ``max_tools`` offer the model the ``retrieve_k`` tools most relevant to the query.
+    """
+
+    def __init__(self, backend: Backend, toolset: Any, *, search: str | SearchConfig = "dfs",
+                 policy: Any = None, budget: Budget | None = None, executor: Any = None,
+                 credentials: Any = None, base_urls: str | Mapping[str, str] | None = None,
+                 answer_check: AnswerCheck | None = None, k: int | None = None,
+                 sampling: Sampling | None = None, on_event: EventCallback | None = None,
+                 instructions: str = "", observation_chars: int = 1200, max_tools: int = 16,
+                 retrieve_k: int = 8, strict_tools: bool = False) -> None:
+        self.backend = backend
+        self.toolset = toolset
+        self.search = _config(search, k)
+        self.policy = policy
+        self.budget = budget or Budget()
+        self.executor = executor
+        self.credentials = credentials
+        self.base_urls = base_urls
+        self.answer_check = answer_check
+        self.sampling = sampling
+        self.on_event = on_event
+        self.system = system_prompt(instructions)
+        self.observation_chars = observation_chars
+        self.max_tools = max_tools
+        self.retrieve_k = retrieve_k
+        self.strict_tools = strict_tools
+
+    # -- running ------------------------------------------------------------------------------
+    async def run(self, query: str, *, policy: Any = None, budget: Budget | None = None,
+                  on_event: EventCallback | None = None) -> RunResult:
+        """Answer ``query``; ``policy``/``budget``/``on_event`` override the agent's for this run.
+
+        The model's mistakes, failing APIs and exhausted budgets end up in the result; a dead
+        backend raises :class:`~agentrt.errors.BackendError`.
+        """
+        if policy is not None and self.executor is not None:
+            raise ConfigError("a per-run policy needs an agent without an injected executor "
+                              "(the executor carries its own policy)")
+        async with self._executor(policy if policy is not None else self.policy) as executor:
+            offered = self._offered_names(query)
+            hooks = Hooks(
+                propose=self._proposer(offered),
+                execute=executor.execute,
+                check=self.toolset.validate,
+                facts=self._facts,
+                compensate=self._compensator(executor),
+                answer_check=self.answer_check,
+                on_event=self._events(on_event),
+            )
+            result = await run_search(query, hooks, config=self.search,
+                                      budget=budget or self.budget)
+        result = result.model_copy(update={
+            "system": self.system,
+            "tools": [*self.toolset.to_openai(names=offered), FINISH_TOOL]})
+        return scrub_result(result)
+
+    def run_sync(self, query: str, **options: Any) -> RunResult:
+        """:meth:`run` for scripts (the one sync edge); not inside a running event loop."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run(query, **options))
+        raise ConfigError("run_sync() was called inside a running event loop: "
+                          "use 'await agent.run(...)' there")
+
+    async def stream(self, query: str, **options: Any) -> AsyncIterator[SearchEvent]:
+        """The run's events as they happen; the last one is ``run_finished`` (its ``data``
+        holds ``result``, the :class:`RunResult`)."""
+        queue: asyncio.Queue[SearchEvent | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self.run(query, on_event=queue.put_nowait, **options))
+        task.add_done_callback(lambda _t: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                if event.kind != "run_finished":
+                    yield event
+            result = await task
+            yield SearchEvent(kind="run_finished", node=0,
+                              data={"status": result.status, "result": result})
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # -- the hooks ----------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _executor(self, policy: Any) -> AsyncIterator[Any]:
+        if self.executor is not None:
+            yield self.executor
+            return
+        from agentrt.executor import Executor  # the network stage, imported when used
+
+        executor = Executor(self.toolset, credentials=self.credentials, policy=policy,
+                            base_urls=self.base_urls)
+        try:
+            yield executor
+        finally:
+            await executor.aclose()
+
+    def _offered_names(self, query: str) -> list[str]:
+        names = [t.name for t in self.toolset.tools]
+        if len(names) <= self.max_tools:
+            return names
+        return [t.name for t in self.toolset.retrieve(query, k=self.retrieve_k)]
+
+    def _proposer(self, offered: Sequence[str]) -> Callable[[StepRequest], Any]:
+        cache: dict[tuple[str, ...], tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
+        grammar = bool(getattr(self.backend.capabilities, "grammar", False))
+
+        def tools_for(used: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+            names = tuple(dict.fromkeys([*offered, *(u for u in used if u in self.toolset)]))
+            if names not in cache:
+                tools = [*self.toolset.to_openai(strict=self.strict_tools, names=names),
+                         FINISH_TOOL]
+                constraint = self.toolset.call_schema(names) if grammar else None
+                cache[names] = (tools, constraint)
+            return cache[names]
+
+        async def propose(request: StepRequest) -> list[Candidate]:
+            tools, constraint = tools_for(request.tools_used)
+            messages = build_messages(request, system=self.system,
+                                      observation_chars=self.observation_chars)
+            return await self.backend.propose(messages, tools=tools, n=request.n,
+                                              sampling=self.sampling, constraint=constraint)
+
+        return propose
+
+    def _facts(self, name: str) -> ToolFacts:
+        tool = self.toolset.get(name)
+        if tool is None:
+            return ToolFacts()
+        return ToolFacts(side_effect=tool.side_effect, compensation=tool.compensation)
+
+    def _find(self, name: str) -> Any:
+        tool = self.toolset.get(name)
+        if tool is not None:
+            return tool
+        return next((t for t in self.toolset.tools if t.operation_id == name), None)
+
+    def _compensator(self, executor: Any) -> Callable[[str, Any, Any], Any]:
+        async def compensate(tool_name: str, arguments: Any, observation: Any) -> Any:
+            tool = self.toolset.get(tool_name)
+            undo = self._find(tool.compensation) if tool and tool.compensation else None
+            if undo is None:
+                return None
+            args = compensation_arguments(undo.parameters, arguments, observation.body)
+            if self.toolset.validate(undo.name, args):
+                return None
+            return undo.name, args, await executor.execute(undo.name, args)
+
+        return compensate
+
+    def _events(self, extra: EventCallback | None) -> EventCallback:
+        sinks = [s for s in (self.on_event, extra) if s is not None]
+
+        async def emit(event: SearchEvent) -> None:
+            log_event(event)
+            for sink in sinks:
+                res = sink(event)
+                if inspect.isawaitable(res):
+                    await res
+
+        return emit

@@ -1,0 +1,96 @@
+"""The embedded llama.cpp backend: request handling on a stand-in, and one real generation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentrt.backends import EmbeddedBackend, Sampling
+from agentrt.backends.prompting import bound_thought
+
+pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (agentrt[embedded])")
+
+
+class FakeLlama:
+    """Stands in for ``llama_cpp.Llama``: tokens are characters; the KV cache is ``input_ids``."""
+
+    def __init__(self) -> None:
+        self.input_ids: list[int] = []
+        self.n_tokens = 0
+        self.calls: list[dict[str, Any]] = []
+
+    def create_chat_completion(self, **kw: Any) -> dict[str, Any]:
+        self.calls.append(kw)
+        prompt = [ord(c) for m in kw["messages"] for c in f"{m['role']}:{m['content']}\n"]
+        text = json.dumps({"thought": f"seed {kw['seed']}", "name": "get_booking",
+                           "arguments": {"reference": str(kw["seed"])}})
+        self.input_ids = prompt + [ord(c) for c in text]
+        self.n_tokens = len(self.input_ids)
+        return {"choices": [{"message": {"content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(text)}}
+
+
+async def test_k_candidates_by_seed_and_prefix_reuse(messages: list[dict[str, Any]],
+                                                     tools: list[dict[str, Any]],
+                                                     constraint: dict[str, Any]) -> None:
+    fake = FakeLlama()
+    be = EmbeddedBackend(llama=fake)
+    cands = await be.propose(messages, tools=tools, n=3, constraint=constraint,
+                             sampling=Sampling(seed=40, max_tokens=50))
+    assert [c.call.arguments for c in cands if c.call] == [{"reference": "40"},
+                                                           {"reference": "41"},
+                                                           {"reference": "42"}]
+    assert [call["seed"] for call in fake.calls] == [40, 41, 42]
+    assert all(call["max_tokens"] == 50 and call["grammar"] is not None for call in fake.calls)
+    first, second = cands[0].meta, cands[1].meta
+    assert first["reused_prompt_tokens"] == 0
+    # same prompt again: all but the replayed last token comes from the cache
+    assert second["reused_prompt_tokens"] == second["prompt_tokens"] - 1
+    # a DFS child: same prefix, another tail
+    child = [*messages, {"role": "assistant", "content": "{}"},
+             {"role": "user", "content": "Observation: []"}]
+    [cand] = await be.propose(child, tools=tools, constraint=constraint)
+    prefix = sum(len(f"{m['role']}:{m['content']}\n") for m in fake.calls[0]["messages"])
+    assert cand.meta["reused_prompt_tokens"] == prefix
+    stats = be.stats
+    assert stats.completions == 4
+    assert 0.5 < stats.reuse_ratio < 1
+    assert be._grammars and len(be._grammars) == 1  # compiled once
+
+
+def test_bound_thought(constraint: dict[str, Any]) -> None:
+    bounded = bound_thought(constraint, 100)
+    assert bounded is not None
+    assert all(b["properties"]["thought"]["maxLength"] == 100 for b in bounded["anyOf"])
+    assert "maxLength" not in constraint["anyOf"][0]["properties"]["thought"]  # not mutated
+    assert bound_thought(constraint, None) is constraint
+
+
+@pytest.mark.model
+async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
+    """One short grammar-constrained step from the default model (Qwen2.5-Coder-0.5B)."""
+    tools = [t for t in tools if t["function"]["name"] != "search_flights"]  # keep it short
+    constraint = {"anyOf": [{
+        "type": "object",
+        "properties": {"thought": {"type": "string"}, "name": {"const": t["function"]["name"]},
+                       "arguments": t["function"]["parameters"]},
+        "required": ["thought", "name", "arguments"], "additionalProperties": False,
+    } for t in tools]}
+    be = EmbeddedBackend(n_ctx=2048, thought_max_chars=32)
+    try:
+        [cand] = await be.propose(
+            [{"role": "user", "content": "Show me booking ABC123."}], tools=tools,
+            constraint=constraint, sampling=Sampling(seed=1, temperature=0.2, max_tokens=64))
+    finally:
+        await be.aclose()
+    assert cand.kind in ("call", "answer", "give_up"), cand  # the grammar allows nothing else
+    assert cand.meta["finish_reason"] == "stop"
+    step = json.loads(cand.raw)
+    assert list(step) == ["thought", "name", "arguments"]
+    assert step["name"] in {t["function"]["name"] for t in tools}
+    assert len(step["thought"]) <= 32
+    if cand.call is not None:
+        assert isinstance(cand.call.arguments, dict)
+    assert be.stats.completion_tokens > 0

@@ -1,0 +1,61 @@
+"""The model syntax: ``load_backend`` turns one string into a backend, or a ConfigError."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentrt.backends import (
+    Backend,
+    EmbeddedBackend,
+    OpenAIBackend,
+    VLLMLocalBackend,
+    load_backend,
+)
+from agentrt.errors import ConfigError
+
+
+async def test_embedded_forms() -> None:
+    default = load_backend("embedded")
+    assert isinstance(default, EmbeddedBackend)
+    assert isinstance(default, Backend)
+    assert default.name == "embedded"
+    assert load_backend().name == "embedded"
+    custom = load_backend("embedded:/models/x.gguf", n_ctx=2048)
+    assert custom.name == "embedded:/models/x.gguf"
+
+
+async def test_http_forms() -> None:
+    vllm = load_backend("vllm:http://gpu:8000/v1#qwen-booking")
+    assert isinstance(vllm, OpenAIBackend)
+    assert (vllm.base_url, vllm.model, vllm.flavour, vllm.mode) == (
+        "http://gpu:8000/v1", "qwen-booking", "vllm", "tools")
+    assert vllm.capabilities.native_n
+    plain = load_backend("openai:https://llm.example/v1/", mode="json")
+    assert isinstance(plain, OpenAIBackend)
+    assert (plain.model, plain.flavour, plain.mode) == (None, "openai", "json")
+    assert not plain.capabilities.native_n
+    llamacpp = load_backend("llamacpp:http://127.0.0.1:8080/v1#m")
+    assert isinstance(llamacpp, OpenAIBackend)
+    assert llamacpp.mode == "json"
+    for be in (vllm, plain, llamacpp):
+        await be.aclose()
+
+
+def test_vllm_local_form() -> None:
+    be = load_backend("vllm-local:Qwen/Qwen2.5-7B-Instruct@lora=/adapters/booking")
+    assert isinstance(be, VLLMLocalBackend)
+    assert (be.model, be.lora_path) == ("Qwen/Qwen2.5-7B-Instruct", "/adapters/booking")
+    assert load_backend("vllm-local:/models/ft").lora_path is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text", ["gpt-4", "vllm:gpu:8000", "openai:ftp://x/v1#m", "embedded:",
+                                  "vllm-local:", "vllm-local:@lora=/x", "ollama:http://x/v1",
+                                  "vllm:#model"])
+def test_bad_strings_list_the_forms(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_backend(text)
+    message = str(info.value)
+    assert repr(text) in message
+    for form in ("embedded:/path/model.gguf", "vllm:http://host:8000/v1#model",
+                 "vllm-local:MODEL[@lora=/path]", "openai:http://host:8000/v1#model"):
+        assert form in message

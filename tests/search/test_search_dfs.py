@@ -1,0 +1,280 @@
+"""The dfs search over injected callables: one test per branch of the algorithm."""
+
+from __future__ import annotations
+
+import itertools
+
+from agentrt.search import Budget, SearchConfig, dfs, run_search
+from agentrt.testing import answer, call, call_raw, give_up, unparseable
+
+from .conftest import obs
+
+
+def statuses(result, kind=None):
+    """Status of every non-root node, in id order."""
+    out = []
+    stack = [result.tree]
+    while stack:
+        node = stack.pop()
+        if node["kind"] != "root" and (kind is None or node["kind"] == kind):
+            out.append((node["id"], node["status"], node.get("result", "")))
+        stack.extend(node["children"])
+    return sorted(out)
+
+
+async def test_straight_path_solves(make_hooks):
+    hooks, ex, requests = make_hooks([
+        call("search_flights", "look", origin="LHR", destination="CDG"),
+        answer("AF1 at 120 EUR"),
+    ])
+    result = await dfs("cheapest LHR-CDG", hooks, k=1)
+    assert result.status == "solved"
+    assert result.answer == "AF1 at 120 EUR"
+    assert ex.calls == [("search_flights", {"origin": "LHR", "destination": "CDG"})]
+    assert result.stats["model_calls"] == 2
+    assert result.stats["executed"] == 1 and result.stats["executed_invalid"] == 0
+    assert [c.on_path for c in result.calls] == [True]
+    assert result.path == [0, 1, 2]
+    # the second request saw the first step and its observation on the path
+    assert requests[1].path[0].tool == "search_flights"
+    assert requests[1].path[0].observation.ok
+
+
+async def test_hallucinated_tool_is_rejected_without_io_and_shown(make_hooks):
+    hooks, ex, _requests = make_hooks([
+        [call("find_flights", origin="LHR"), call("search_flights", origin="LHR",
+                                                   destination="CDG")],
+        answer("found"),
+    ])
+    result = await dfs("q", hooks, k=2)
+    assert result.status == "solved"
+    assert ex.calls == [("search_flights", {"origin": "LHR", "destination": "CDG"})]
+    assert result.stats["rejected_hallucinated"] == 1
+    assert result.stats["hallucinated"] == 1
+    assert result.stats["executed_invalid"] == 0
+    assert statuses(result)[0][1] == "rejected_hallucinated"
+    node = result.tree["children"][0]
+    assert node["violations"][0]["kind"] == "unknown_tool"
+
+
+async def test_invalid_arguments_then_repair(make_hooks):
+    hooks, ex, requests = make_hooks([
+        call("search_flights", origin="LHR"),                       # missing destination
+        call("search_flights", origin="LHR", destination="CDG"),    # repaired
+        answer("ok"),
+    ])
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved"
+    assert result.stats["rejected_invalid"] == 1
+    assert len(ex.calls) == 1
+    # the violation reached the model on the next attempt at the same node
+    fb = requests[1].feedback
+    assert fb and fb[0].kind == "rejected" and "destination is required" in fb[0].violations[0]
+    assert requests[1].node == 0
+
+
+async def test_malformed_arguments_string_is_invalid(make_hooks):
+    hooks, ex, _ = make_hooks([call_raw("search_flights", "{origin: LHR"), give_up(), give_up()])
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_candidates_per_node=3))
+    assert ex.calls == []
+    assert result.stats["rejected_invalid"] == 1
+    assert result.status == "gave_up"
+
+
+async def test_failing_api_prunes_and_next_attempt_must_differ(make_hooks):
+    responses = {"get_offer": lambda a: obs("get_offer", a, "client_error", status=404,
+                                            message="no such offer")
+                 if a["offer_id"] == "X" else obs("get_offer", a, body={"price": 1})}
+    hooks, ex, requests = make_hooks([
+        call("get_offer", offer_id="X"),
+        call("get_offer", offer_id="X"),      # identical to a failed call: rejected, no I/O
+        call("get_offer", offer_id="Y"),
+        answer("price 1"),
+    ], responses)
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved"
+    assert ex.calls == [("get_offer", {"offer_id": "X"}), ("get_offer", {"offer_id": "Y"})]
+    assert result.stats["rejected_duplicate"] == 1
+    assert result.stats["executed_failed"] == 1
+    # the failure was shown at the node (diversity note), and the failed node is pruned
+    assert any(f.kind == "failed" and "no such offer" in f.text for f in requests[1].feedback)
+    assert statuses(result)[0] == (1, "accepted", "failed")
+    dup = [n for n in statuses(result) if n[1] == "rejected_duplicate"]
+    assert len(dup) == 1
+
+
+async def test_duplicate_of_failed_call_rejected_on_another_branch(make_hooks):
+    """The failure memo is run-wide: a different branch may not repeat the failed call."""
+    responses = {"get_offer": lambda a: obs("get_offer", a, "server_error", status=503)}
+    hooks, ex, _ = make_hooks([
+        call("search_flights", origin="A", destination="B"),
+        call("get_offer", offer_id="X"),      # fails
+        give_up(),                            # back to the root
+        call("search_flights", origin="A", destination="C"),
+        call("get_offer", offer_id="X"),      # same as the failed call: rejected
+        answer("nothing"),
+    ], responses)
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved"
+    assert ex.count("get_offer") == 1
+    assert result.stats["rejected_duplicate"] == 1
+
+
+async def test_sibling_dead_end_is_not_repeated_and_batch_duplicates_dropped(make_hooks):
+    hooks, ex, requests = make_hooks([
+        [call("search_flights", origin="A", destination="B"),
+         call("search_flights", origin="A", destination="B"),   # same as its sibling
+         call("search_flights", origin="A", destination="C")],
+        give_up(),          # under A-B: dead end
+        answer("A-C"),      # under A-C
+    ])
+    result = await dfs("q", hooks, k=3)
+    assert result.status == "solved"
+    assert [a["destination"] for _, a in ex.calls] == ["B", "C"]
+    assert result.stats["rejected_duplicate"] == 1
+    assert result.stats["model_calls"] == 3
+    assert requests[0].n == 3
+
+
+async def test_give_up_backs_up_to_parent(make_hooks):
+    hooks, _ex, _requests = make_hooks([
+        [call("search_flights", origin="A", destination="B"),
+         call("search_flights", origin="A", destination="C")],
+        give_up("stuck"),
+        answer("via C"),
+    ])
+    result = await dfs("q", hooks, k=2)
+    assert result.status == "solved" and result.answer == "via C"
+    nodes = {n["id"]: n for n in [result.tree, *result.tree["children"]]}
+    assert nodes[1]["result"] == "dead_end"
+    assert nodes[2]["result"] == "solved"
+    assert result.calls[0].on_path is False and result.calls[1].on_path is True
+
+
+async def test_give_up_at_root_restarts_then_exhausts(make_hooks):
+    hooks, _ex, requests = make_hooks([give_up(), give_up(), give_up()])
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_candidates_per_node=3))
+    assert result.status == "gave_up"
+    assert result.answer is None
+    assert len(requests) == 3
+    assert any(f.kind == "gave_up" for f in requests[1].feedback)
+
+
+async def test_unparseable_is_rejected_and_counted(make_hooks):
+    hooks, _ex, requests = make_hooks([unparseable(), answer("fine")])
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved"
+    assert result.stats["rejected_unparseable"] == 1
+    assert requests[1].feedback[0].violations == ("no JSON step found",)
+
+
+async def test_budget_model_calls(make_hooks):
+    steps = [call("search_flights", origin="A", destination=f"X{i}") for i in range(10)]
+    hooks, _ex, _ = make_hooks(steps)
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_model_calls=3, max_depth=20))
+    assert result.status == "out_of_budget"
+    assert result.stats["budget_limit"] == "max_model_calls"
+    assert result.stats["model_calls"] == 3
+    # the best partial result is the deepest successful chain
+    assert len(result.path) == 4 and all(c.on_path for c in result.calls)
+
+
+async def test_budget_depth_in_steps(make_hooks):
+    steps = [call("search_flights", origin="A", destination=f"X{i}") for i in range(10)]
+    hooks, ex, _ = make_hooks(steps)
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1, backtrack=False),
+                              budget=Budget(max_depth=3, max_candidates_per_node=1))
+    assert len(ex.calls) == 2       # the third step may only finish: no wasted call
+    assert result.stats["max_depth"] == 2
+    assert result.status in ("gave_up", "out_of_budget")
+
+
+async def test_depth_limit_everywhere_is_out_of_budget(make_hooks):
+    def always_call(request):
+        return call("search_flights", origin="A", destination=f"D{request.depth}-{request.n}")
+
+    hooks, _ex, _ = make_hooks([always_call] * 50)
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_depth=2, max_candidates_per_node=1))
+    assert result.status == "out_of_budget"
+    assert result.stats["budget_limit"] == "max_depth"
+
+
+async def test_budget_wall_time_with_fake_clock(make_hooks):
+    ticks = itertools.count(0, 10)    # every clock read advances 10 s
+    steps = [call("search_flights", origin="A", destination=f"X{i}") for i in range(10)]
+    hooks, _ex, _ = make_hooks(steps)
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_seconds=45, max_depth=20),
+                              clock=lambda: float(next(ticks)))
+    assert result.status == "out_of_budget"
+    assert result.stats["budget_limit"] == "max_seconds"
+
+
+async def test_budget_wall_time_cancels_a_hanging_model(make_hooks):
+    import asyncio
+
+    async def hang(request):
+        await asyncio.sleep(30)
+
+    hooks, _, _ = make_hooks([])
+    hooks = type(hooks)(propose=hang, execute=hooks.execute, check=hooks.check)
+    result = await run_search("q", hooks, budget=Budget(max_seconds=0.2))
+    assert result.status == "out_of_budget"
+    assert result.stats["budget_limit"] == "max_seconds"
+
+
+async def test_budget_executed_calls(make_hooks):
+    steps = [call("search_flights", origin="A", destination=f"X{i}") for i in range(10)]
+    hooks, ex, _ = make_hooks(steps)
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_executed=2, max_depth=20))
+    assert len(ex.calls) == 2
+    assert result.stats["budget_limit"] == "max_executed"
+
+
+async def test_answer_check_rejects_then_accepts(make_hooks):
+    def must_cite_reference(text, result):
+        assert result.status == "solved"  # the result as it would be
+        return None if "REF" in text else "the answer must mention the booking reference"
+
+    hooks, _ex, requests = make_hooks([
+        call("search_flights", origin="A", destination="B"),
+        answer("booked"),
+        answer("booked, REF ABC123"),
+    ], answer_check=must_cite_reference)
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved" and "ABC123" in result.answer
+    assert result.stats["answers_rejected"] == 1
+    fb = requests[2].feedback
+    assert fb[0].kind == "answer_rejected" and "booking reference" in fb[0].text
+    rejected = [n for n in statuses(result) if n[1] == "rejected_answer"]
+    assert len(rejected) == 1
+
+
+async def test_async_answer_check(make_hooks):
+    async def never(text, result):
+        return "no"
+
+    hooks, _, _ = make_hooks([answer("a"), answer("b")], answer_check=never)
+    result = await run_search("q", hooks, config=SearchConfig.dfs(1),
+                              budget=Budget(max_candidates_per_node=2))
+    assert result.status == "gave_up"
+    assert result.stats["answers_rejected"] == 2
+
+
+async def test_events_are_emitted(make_hooks):
+    events = []
+    hooks, _, _ = make_hooks([[call("nope"), call("search_flights", origin="A",
+                                                  destination="B")], answer("x")],
+                             on_event=events.append)
+    await dfs("q", hooks, k=2)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    for kind in ("expanded", "candidate_rejected", "call_executed", "answer"):
+        assert kind in kinds
+    rejected = next(e for e in events if e.kind == "candidate_rejected")
+    assert rejected.data["status"] == "rejected_hallucinated"
