@@ -27,7 +27,7 @@ async def test_health_and_wrong_model_name(llama_server: str) -> None:
         await be.aclose()
     wrong = OpenAIBackend(llama_server, "qwen-7b", flavour="llamacpp")
     try:
-        with pytest.raises(BackendError, match="does not serve model 'qwen-7b'.*qwen-default"):
+        with pytest.raises(BackendError, match=r"does not serve model 'qwen-7b'.*qwen-default"):
             await wrong.check()
     finally:
         await wrong.aclose()

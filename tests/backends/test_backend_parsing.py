@@ -156,7 +156,7 @@ def test_extra_tool_calls_are_noted() -> None:
 
 
 def test_flatten_and_step_messages(tools: list[dict[str, Any]]) -> None:
-    convo = [
+    convo: list[dict[str, Any]] = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "find my booking ABC"},
         {"role": "assistant", "content": "Looking.", "tool_calls": [{

@@ -107,7 +107,7 @@ async def test_request_with_structured_outputs_and_lora(
     assert request["messages"][0]["role"] == "system"
     assert "search_flights" in request["messages"][0]["content"]
     assert request["use_tqdm"] is False
-    assert [c.call.arguments["reference"] for c in cands if c.call] == ["R0", "R1", "R2"]
+    assert [c.call.arguments for c in cands if c.call] == [{"reference": f"R{i}"} for i in range(3)]
     assert cands[0].meta["cached_prompt_tokens"] == 48
     await be.propose(messages, tools=tools)
     assert len(fake_vllm.created) == 1  # one engine, reused

@@ -24,10 +24,10 @@ from agentrt.servers import serve_in_thread
 from agentrt.toolset.tool import Body, Param
 
 ATTEMPTS = 1000
-READ_TIMEOUT = 0.4
-SLOW = 0.6
+READ_TIMEOUT = 0.5
+SLOW = 0.7
 #: fault -> weight, drawn per request (seeded): most requests are hit by something
-FAULTS = {"none": 40, "503": 10, "502": 6, "504": 4, "429": 6, "reset_before": 8,
+FAULTS = {"none": 50, "503": 10, "502": 6, "504": 4, "429": 6, "reset_before": 8,
           "reset_after": 14, "slow_before": 4, "slow_after": 4, "500_after": 0}
 #: faults after which the server may have committed and the client cannot know
 ANSWER_LOST = {"reset_before", "reset_after", "slow_before", "slow_after"}
@@ -148,10 +148,10 @@ async def test_thousand_bookings_with_faults_no_duplicates_true_outcomes(kit, tm
                         max_elapsed=15.0)
     with serve_in_thread(server.app) as served, capture_logs() as logs:
         client = httpx.AsyncClient(timeout=httpx.Timeout(READ_TIMEOUT, connect=3.0, pool=10.0),
-                                   limits=httpx.Limits(max_connections=64))
+                                   limits=httpx.Limits(max_connections=16))
         async with client, Executor(_toolset(kit, served.url), client=client, policy="allow",
                                     retry=retry) as ex:
-            gate = asyncio.Semaphore(64)
+            gate = asyncio.Semaphore(16)
 
             async def one(i: int):
                 async with gate:

@@ -1,0 +1,73 @@
+"""Interfaces: ``agentrt tools SPEC…`` — the tools one or more specs yield, and ``--check``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from agentrt.errors import SpecError
+from agentrt.spec import load_spec
+from agentrt.toolset import Toolset
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("tools", help="list the tools a spec yields",
+                       description="List the tools that OpenAPI documents yield.")
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="path or URL of an OpenAPI document")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--check", action="store_true",
+                   help="validate strictly and report problems; exit 1 when there are any")
+    p.add_argument("--base-url", action="append", default=[],
+                   help="base URL per spec, in order")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.check:
+        return _check(args.specs, args.json)
+    urls = list(args.base_url) + [None] * len(args.specs)
+    ts = Toolset.from_specs([(s, u) for s, u in zip(args.specs, urls)])
+    if args.json:
+        out = [{"name": t.name, "description": t.description, "method": t.method,
+                "path": t.path, "side_effect": t.side_effect, "base_url": t.service.base_url,
+                "parameters": t.parameters} for t in ts.tools]
+        print(json.dumps(out, indent=2))
+        return 0
+    width = max((len(t.name) for t in ts.tools), default=4)
+    for t in ts.tools:
+        mark = {"safe": " ", "idempotent": "~", "unsafe": "!"}[t.side_effect]
+        args_list = ", ".join(
+            f"{n}{'*' if n in t.parameters.get('required', []) else ''}"
+            for n in t.parameters.get("properties", {}))
+        print(f"{mark} {t.name:<{width}}  {t.method:<6} {t.path}")
+        print(f"  {'':<{width}}  {t.description[:100]}")
+        if args_list:
+            print(f"  {'':<{width}}  args: {args_list}")
+    print(f"{len(ts)} tools ( ! unsafe, ~ idempotent, * required )")
+    return 0
+
+
+def _check(specs: list[str], as_json: bool) -> int:
+    report: list[dict[str, Any]] = []
+    for src in specs:
+        entry: dict[str, Any] = {"spec": src, "problems": []}
+        try:
+            lenient = load_spec(src)
+            entry["operations"] = len(lenient.operations)
+            entry["problems"] = [{"pointer": w.pointer, "reason": w.reason}
+                                 for w in lenient.warnings]
+        except SpecError as exc:
+            entry["problems"] = [{"pointer": exc.pointer, "reason": exc.reason}]
+        report.append(entry)
+    bad = sum(len(e["problems"]) for e in report)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        for e in report:
+            status = "ok" if not e["problems"] else f"{len(e['problems'])} problem(s)"
+            print(f"{e['spec']}: {status}")
+            for p in e["problems"]:
+                print(f"  {p['pointer'] or '(document)'}: {p['reason']}", file=sys.stdout)
+    return 1 if bad else 0
