@@ -22,7 +22,9 @@ class Budget(BaseModel):
 
     #: model requests (one request may return k candidates)
     max_model_calls: int | None = Field(default=24, ge=1)
-    #: the longest chain, counted in executed steps (tool calls), not in tree nodes
+    #: the longest chain, counted in steps (a tool call or the final finish), not in tree
+    #: nodes: at most ``max_depth - 1`` calls then an answer; a call proposed at the last step
+    #: is not executed (the model is told to finish)
     max_depth: int = Field(default=8, ge=1)
     #: wall-clock seconds for the whole run
     max_seconds: float | None = Field(default=300.0, gt=0)

@@ -325,7 +325,7 @@ class _Search:
                 "the policy refused a side effect"
         result = self.ledger.result(status=status, reason=reason,
                                     answer_node=self.ledger.answer_node,
-                                    elapsed=self.meter.elapsed(), final=True)
+                                    elapsed=self.meter.elapsed())
         await self.emit("run_finished", 0, status=result.status, answer=result.answer,
                         stats=result.stats)
         return result

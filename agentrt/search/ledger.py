@@ -93,8 +93,8 @@ class Ledger:
         return path[::-1]
 
     def result(self, *, status: str, answer_node: Node | None, elapsed: float,
-               reason: str = "", final: bool = False) -> RunResult:
-        """The run as a result (``final=False``: a snapshot, e.g. for the answer check)."""
+               reason: str = "") -> RunResult:
+        """The run as a result (also used mid-run as a snapshot for the answer check)."""
         path = self._path(answer_node)
         on_path = set(path)
         nodes = self.root.walk()

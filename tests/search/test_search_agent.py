@@ -238,3 +238,17 @@ async def test_real_executor_policy_deny_is_refused(toolset):
 async def test_candidate_helpers_build_backend_candidates():
     assert call("t", "why", a=1) == Candidate.from_call("t", {"a": 1}, thought="why")
     assert give_up().kind == "give_up"
+
+
+async def test_per_run_policy_needs_own_executor_and_async_on_event(toolset):
+    agent = Agent(ScriptedBackend([answer("x")]), toolset, executor=FakeExecutor())
+    with pytest.raises(ConfigError):
+        await agent.run("q", policy="allow")
+    seen = []
+
+    async def sink(event):
+        await asyncio.sleep(0)
+        seen.append(event.kind)
+
+    await agent.run("q", on_event=sink)
+    assert seen[0] == "run_started" and seen[-1] == "run_finished" and "answer" in seen
