@@ -238,8 +238,10 @@ class Authenticator:
         if not isinstance(access, str) or not access:
             raise AuthError("OAuth2 token endpoint answered an empty access_token")
         self.redactor.add(access)
-        lifetime = data.get("expires_in", 3600)
-        lifetime = float(lifetime) if isinstance(lifetime, (int, float)) else 3600.0
+        try:
+            lifetime = float(data.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
         margin = min(self._skew, lifetime * 0.1)
         _log.debug("auth.token_fetched", token_url=token_url, expires_in=lifetime)
         return _Token(value=access, expires_at=self._clock() + lifetime - margin)

@@ -142,6 +142,12 @@ class Executor:
         or the server's failures. ``idempotency_key`` re-uses the key of an earlier unsafe call
         (e.g. to settle a ``lost`` one); by default a fresh uuid4 is made."""
         start = time.perf_counter()
+        if not isinstance(arguments, (str, Mapping)):
+            return self._done(Observation(
+                tool=name, arguments=self.redactor.scrub(repr(arguments)), outcome="rejected",
+                violations=(Violation(kind="malformed_arguments", path="$",
+                                      message="arguments must be a JSON object"),),
+                message="the call was not sent: arguments must be a JSON object"), start)
         shown_args: dict[str, Any] | str = self.redactor.scrub(
             arguments if isinstance(arguments, str) else dict(arguments))
         base: dict[str, Any] = {"tool": name, "arguments": shown_args}
@@ -237,17 +243,18 @@ class Executor:
             return wait_after(result, state.attempt_number + 1)
 
         # first attempt outside tenacity: most calls need no retry, and it costs little
+        start = time.monotonic()
         first = await self._attempt(request, tries)
         if policy.attempts == 1 or not again(first):
             return tries
-        start = time.monotonic()
         first_wait = wait_after(first, 1)
-        if policy.max_elapsed is not None and first_wait > policy.max_elapsed:
+        if (policy.max_elapsed is not None
+                and time.monotonic() - start + first_wait > policy.max_elapsed):
             return tries
         await (self._sleep or asyncio.sleep)(first_wait)
         stop = stop_after_attempt(policy.attempts - 1)
-        if policy.max_elapsed is not None:
-            budget = max(0.0, policy.max_elapsed - (time.monotonic() - start) - first_wait)
+        if policy.max_elapsed is not None:  # what is left of the whole call's budget
+            budget = max(0.0, policy.max_elapsed - (time.monotonic() - start))
             stop = stop | stop_after_delay(budget)  # type: ignore[assignment]
         kwargs: dict[str, Any] = {"sleep": self._sleep} if self._sleep else {}
         retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_result(again),

@@ -59,14 +59,18 @@ async def test_invalid_calls_are_rejected_unsent(kit):
         return httpx.Response(200, json={})
 
     async with _executor(kit, handler, policy="allow") as ex:
-        for name, args in [("get_flight", {}), ("get_flight", {"id": 3}),
-                           ("get_flight", {"id": "x", "url": "http://evil"}),
-                           ("nope", {}), ("get_flight", "{not json"),
-                           ("get_flight", {"id": ".."})]:
+        cases: list[tuple[str, Any]] = [
+            ("get_flight", {}), ("get_flight", {"id": 3}),
+            ("get_flight", {"id": "x", "url": "http://evil"}), ("nope", {}),
+            ("get_flight", "{not json"), ("get_flight", {"id": ".."})]
+        for name, args in cases:
             obs = await ex.execute(name, args)
             assert obs.outcome == "rejected", (name, args)
             assert obs.violations and obs.message.startswith("the call was not sent")
             assert obs.attempts == 0
+        for junk in (["id"], None, 42):
+            obs = await ex.execute("get_flight", junk)  # type: ignore[arg-type]
+            assert obs.outcome == "rejected" and obs.violations[0].kind == "malformed_arguments"
         obs = await ex.execute("get_flight", '{"id": "AF2"}')  # a JSON string is accepted
         assert obs.outcome == "response_invalid" or obs.outcome == "ok"
     assert len(sent) == 1
@@ -199,7 +203,7 @@ async def test_unsafe_calls_distinguish_not_sent_from_lost(kit, exc, outcome):
 
 
 async def test_lost_then_5xx_is_still_lost_and_connect_error_is_not(kit):
-    script = [httpx.ReadError, 503, 503, 503]
+    script: list[Any] = [httpx.ReadError, 503, 503, 503]
 
     def handler(request: httpx.Request) -> httpx.Response:
         step = script.pop(0)
@@ -216,7 +220,7 @@ async def test_lost_then_5xx_is_still_lost_and_connect_error_is_not(kit):
 
 
 async def test_idempotent_calls_are_retried_and_never_lost(kit):
-    script = [httpx.ReadError, httpx.ReadTimeout, 204]
+    script: list[Any] = [httpx.ReadError, httpx.ReadTimeout, 204]
 
     def handler(request: httpx.Request) -> httpx.Response:
         step = script.pop(0)
@@ -273,3 +277,32 @@ async def test_every_call_is_logged_once(kit):
     calls = [e for e in logs if e["event"] == "executor.call"]
     assert [c["outcome"] for c in calls] == ["ok", "rejected"]
     json.dumps(calls)  # log events are plain data
+
+
+def test_retry_policy_decisions_are_on_types_and_codes():
+    from agentrt.executor.retry import parse_retry_after
+
+    p = RetryPolicy()
+    req = httpx.Request("POST", "http://api.test/")
+    assert p.should_retry_error(httpx.ConnectError("x", request=req), resend_allowed=False)
+    assert not p.should_retry_error(httpx.ReadError("x", request=req), resend_allowed=False)
+    assert p.should_retry_error(httpx.ReadError("x", request=req), resend_allowed=True)
+    assert not p.should_retry_error(ValueError("503 Service Unavailable"), resend_allowed=True)
+    assert [s for s in range(400, 600) if p.should_retry_status(s, {})] == [429, 502, 503, 504]
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert parse_retry_after("soon") is None and parse_retry_after("") is None
+    assert p.retry_after(502, {"retry-after": "5"}) is None  # only 429/503 carry it
+    with pytest.raises(ValueError):
+        RetryPolicy(attempts=0)
+
+
+async def test_max_elapsed_bounds_the_whole_call(kit):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"Retry-After": "1"})
+
+    waits: list[float] = []
+    retry = RetryPolicy(attempts=10, max_wait=5.0, max_elapsed=0.5)
+    async with _executor(kit, handler, retry=retry, sleep=kit.recorder(waits)) as ex:
+        obs = await ex.execute("get_flight", {"id": "A"})
+    assert obs.outcome == "server_error" and obs.attempts == 1 and waits == []

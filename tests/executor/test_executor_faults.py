@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from structlog.testing import capture_logs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from structlog.testing import capture_logs
 
 from agentrt.executor import Executor, RetryPolicy
 from agentrt.servers import serve_in_thread
@@ -197,7 +197,7 @@ async def test_thousand_bookings_with_faults_no_duplicates_true_outcomes(kit, tm
                 if obs.outcome != "lost":
                     continue
                 before = booked.get(f"r{i}")
-                again = await ex.execute("book_flight", dict(obs.arguments),  # type: ignore[arg-type]
+                again = await ex.execute("book_flight", dict(obs.arguments),
                                          idempotency_key=obs.idempotency_key)
                 assert again.outcome == "ok"
                 if before:
@@ -208,8 +208,5 @@ async def test_thousand_bookings_with_faults_no_duplicates_true_outcomes(kit, tm
                                   if o.outcome in ("ok", "lost")}
     calls = [e for e in logs if e["event"] == "executor.call"]
     assert len(calls) == ATTEMPTS + counts["lost"]
-    import statistics
-    el = sorted(o.elapsed for o in observations)
-    print("elapsed median", statistics.median(el), "p90", el[900], "max", el[-1])
     print(f"\noutcomes={dict(counts)} requests={len(server.ledger)} replays={replays} "
           f"lost_committed={lost_committed}/{counts['lost']}")

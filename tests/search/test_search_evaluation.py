@@ -30,7 +30,7 @@ def demo_model(messages, tools, n):
         last["role"] == "user" and "not sent" in last["content"])
     if "airport with IATA code" in request:
         code = re.search(r"code ([A-Z]{3})", request).group(1)
-        if tried or last["role"] == "user" and len(messages) > 2:
+        if tried:
             return call("get_airport", code=code)
         return [call("airport_lookup", iata=code), call("get_airport", code=code)][:n]
     ref = re.search(r"booking ([A-Z0-9]{6})", request).group(1)
