@@ -114,6 +114,8 @@ class ArgumentValidator:
     def violations(self, instance: Any) -> list[Violation]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # odd regexes in real specs
+            if self._v.is_valid(instance):  # the common case: no error objects to build
+                return []
             errors = sorted(self._v.iter_errors(instance), key=lambda e: list(e.absolute_path))
         out: list[Violation] = []
         seen: set[tuple[str, str]] = set()

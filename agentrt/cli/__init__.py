@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agentrt", description="A tool-using agent runtime for local models.")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logs and tracebacks")
+    parser.add_argument("--log-json", action="store_true", default=None,
+                        help="logs as JSON lines on stderr (default: JSON unless stderr is a "
+                             "terminal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (demo, run, repl, tools_cmd, serve, eval_cmd, export):
         module.add_parser(sub)

@@ -7,6 +7,7 @@ The file is a list; each entry is one model request's answer: a step or a list o
     {"answer": "Booked {{-1.body.booking_id}}"}
     {"give_up": true}
     {"unparseable": "free text"}
+    {"sleep": 30, "answer": "..."}      (waits first: a slow model, for Ctrl-C tests)
 
 ``{{I.path}}`` in a string is replaced by a value from the ``I``-th tool result the model has
 seen (``-1`` the latest), e.g. ``{{-1.body.offers.0.offer_id}}``; a string that is only a
@@ -15,6 +16,7 @@ template keeps the value's type.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -98,8 +100,13 @@ def scripted_backend(path: str) -> Any:
 
     def responder(entry: Any) -> Any:
         steps = entry if isinstance(entry, list) else [entry]
+        delay = max((float(s.get("sleep", 0)) for s in steps if isinstance(s, dict)),
+                    default=0.0)
 
-        def play(messages: list[dict[str, Any]], _tools: Any, _n: int) -> list[Candidate]:
+        async def play(messages: list[dict[str, Any]], _tools: Any, _n: int
+                       ) -> list[Candidate]:
+            if delay:
+                await asyncio.sleep(delay)
             results = _tool_results(messages)
             return [_candidate(s, results) for s in steps]
 

@@ -62,7 +62,7 @@ class Observation:
 
     def to_model_text(self, limit: int = 2000) -> str:
         """What the model is shown: outcome, status, message, (trimmed) body."""
-        head = {"outcome": self.outcome}
+        head: dict[str, Any] = {"outcome": self.outcome}
         if self.status_code is not None:
             head["status"] = self.status_code
         if self.message:

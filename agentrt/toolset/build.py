@@ -136,7 +136,10 @@ def build_tool(op: Operation, spec: Spec, service: Service, name: str) -> Tool:
         parameters["required"] = required
     if op.defs:
         parameters["$defs"] = copy.deepcopy(op.defs)
-    security = op.security if op.security is not None else service.security
+    if op.security is None:
+        security = service.security
+    else:  # `security: []` on an operation means "no auth here": one empty alternative
+        security = op.security or ({},)
     return Tool(
         name=name, description=describe(op), method=op.method, path=op.path,
         parameters=parameters, params=tuple(params), body=body,

@@ -1,0 +1,97 @@
+"""Interfaces: ``agentrt demo`` — the flight and hotel services on loopback, the embedded model,
+and one booking request run end to end (search → choose → book) with the search shown live.
+
+Exit 0 when the run is solved and at least one booking was committed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from agentrt.cli.common import (
+    add_model_arg,
+    demo_credentials,
+    demo_services,
+    demo_toolset,
+    load_model,
+    run_async,
+)
+from agentrt.cli.render import LiveRenderer, bookings, render_result
+
+__all__ = ["DEFAULT_REQUEST", "add_parser", "default_request", "demo_budget", "run"]
+
+#: The default request; ``{day}`` and ``{day2}`` are dates inside the demo inventory.
+DEFAULT_REQUEST = (
+    "Book the cheapest economy flight from LIS to MAD on {day} for Ana Silva "
+    "(born 1990-04-12), email ana.silva@example.com. Also book the cheapest hotel in Madrid "
+    "for Ana Silva from {day} to {day2}."
+)
+#: how many days after the demo's "today" the default trip starts (inventory: 120 days)
+DAYS_AHEAD = 21
+
+
+def default_request(today: date) -> str:
+    """The default request with concrete dates three weeks after ``today``."""
+    day = today + timedelta(days=DAYS_AHEAD)
+    return DEFAULT_REQUEST.format(day=day.isoformat(), day2=(day + timedelta(days=2)).isoformat())
+
+
+def demo_budget() -> Any:
+    """Limits that let a small CPU model finish the demo without running away."""
+    from agentrt.search import Budget
+
+    return Budget(max_model_calls=30, max_depth=8, max_seconds=900)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("demo", help="book a flight and a hotel with the demo services",
+                       description="Start the flight and hotel demo services, load the model "
+                                   "and run a booking request end to end, showing the search.")
+    add_model_arg(p)
+    p.add_argument("--request", "-r", default=None,
+                   help="another request (default: a flight LIS→MAD and a hotel in Madrid)")
+    p.add_argument("--state", default=None, metavar="DIR",
+                   help="keep the services' SQLite state in DIR (default: a temporary dir)")
+    p.add_argument("--search", default="dfs", choices=("dfs", "dfsdt", "react"),
+                   help="search mode (default dfs)")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="wall-clock limit of the run (default 900)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(run_async(_demo(args)))
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    import agentrt_demo
+
+    from agentrt.agent import Agent
+
+    started = time.perf_counter()
+    backend = await load_model(args.model)
+    try:
+        with demo_services(args.state) as services:
+            today = agentrt_demo.demo_today()
+            print(f"demo services: flights {services.flights_url}  hotels "
+                  f"{services.hotels_url}  (today is {today.isoformat()})", file=sys.stderr)
+            toolset = demo_toolset(services)
+            request = args.request or default_request(today)
+            budget = demo_budget()
+            if args.max_seconds:
+                budget = budget.model_copy(update={"max_seconds": args.max_seconds})
+            agent = Agent(backend, toolset, search=args.search, policy="allow", budget=budget,
+                          credentials=demo_credentials(toolset, services.api_key),
+                          instructions=f"Today is {today.isoformat()}.")
+            t0 = time.perf_counter()
+            result = await agent.run(request, on_event=LiveRenderer(verbose=args.verbose))
+            render_result(result, seconds=time.perf_counter() - t0)
+    finally:
+        await backend.aclose()
+    committed = [b for b in bookings(result) if b[2] == "committed"]
+    print(f"demo finished in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return 0 if result.solved and committed else 1

@@ -1,0 +1,234 @@
+"""Interfaces: the search shown to a person — live, event by event (steps, rejected candidates
+and why, calls and their outcomes, back-ups, the answer), the finished tree, and the result.
+
+Used by ``agentrt demo``, ``agentrt run`` and the REPL. The search's events carry node ids;
+the depth of each line is reconstructed from their order (a call belongs to the node expanded
+or backed up to last) unless the event says its ``parent``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from agentrt.trace import scrub
+
+__all__ = ["LiveRenderer", "format_call", "render_result", "render_tree"]
+
+
+def _utf8(stream: TextIO) -> bool:
+    return "utf" in (getattr(stream, "encoding", "") or "").lower()
+
+
+def _short(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_call(tool: str | None, arguments: Any, limit: int = 110) -> str:
+    """``name(a=1, b="x")``, shortened to about ``limit`` characters."""
+    if isinstance(arguments, Mapping):
+        parts = [f"{k}={_short(v, 60)}" for k, v in scrub(dict(arguments)).items()]
+        inner = ", ".join(parts)
+    else:
+        inner = _short(scrub(arguments), 60) if arguments not in (None, "") else ""
+    return f"{tool or '?'}({_short(inner, max(limit - len(tool or '?'), 20))})"
+
+
+class _Style:
+    def __init__(self, stream: TextIO, color: bool | None) -> None:
+        if color is None:
+            color = stream.isatty() and not os.environ.get("NO_COLOR")
+        self.color = color
+        u = _utf8(stream)
+        self.call, self.bad, self.back, self.ok, self.fx = (
+            ("→", "✗", "↩", "✓", "$") if u else ("->", "x", "<-", "OK", "$"))
+        self.tee, self.last, self.pipe = ("├─ ", "└─ ", "│  ") if u else ("|- ", "`- ", "|  ")
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+
+class LiveRenderer:
+    """A ``SearchEvent`` callback that prints one line per step as the search grows.
+
+    ``verbose`` also shows every model request (how many candidates came back).
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None,
+                 verbose: bool = False, width: int = 110) -> None:
+        self.out = stream or sys.stdout
+        self.style = _Style(self.out, color)
+        self.verbose = verbose
+        self.width = width
+        self.depth: dict[int, int] = {0: 0}
+        self.current = 0
+        self.pending: list[Any] = []
+
+    def _line(self, depth: int, text: str) -> None:
+        self.out.write("  " * max(depth, 0) + "  " + text + "\n")
+        self.out.flush()
+
+    def _parent(self, event: Any) -> int:
+        parent = event.data.get("parent")
+        return int(parent) if isinstance(parent, int) else self.current
+
+    def __call__(self, event: Any) -> None:
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is not None:
+            handler(event)
+
+    # -- one method per event kind ------------------------------------------------------------
+    def _on_run_started(self, event: Any) -> None:
+        self.depth, self.current, self.pending = {0: 0}, 0, []
+        s = self.style
+        self.out.write(s.paint(f"search ({event.data.get('mode', 'dfs')}): ", "1")
+                       + _short(str(event.data.get("query", "")), self.width) + "\n")
+        self.out.flush()
+
+    def _on_candidate_rejected(self, event: Any) -> None:
+        self.pending.append(event)  # shown under its parent when ``expanded`` names it
+
+    def _on_expanded(self, event: Any) -> None:
+        self.current = event.node
+        d = self.depth.get(event.node, 0)
+        if self.verbose:
+            self._line(d, self.style.paint(
+                f"· model: {event.data.get('candidates', '?')} candidate(s), "
+                f"{event.data.get('accepted', '?')} accepted", "2"))
+        s = self.style
+        for rej in self.pending:
+            self.depth[rej.node] = d + 1
+            why = "; ".join(str(v) for v in rej.data.get("violations") or []) or "rejected"
+            status = str(rej.data.get("status", "rejected")).replace("rejected_", "")
+            what = rej.data.get("tool") or "step"
+            self._line(d, s.paint(f"{s.bad} {what} rejected ({status}): "
+                                  f"{_short(why, self.width)}", "33"))
+        self.pending = []
+
+    def _on_call_executed(self, event: Any) -> None:
+        parent = self._parent(event)
+        d = self.depth.get(parent, 0)
+        self.depth[event.node] = d + 1
+        s = self.style
+        outcome = str(event.data.get("outcome", ""))
+        code = event.data.get("status_code")
+        tail = f"{outcome} {code}" if code else outcome
+        if outcome != "ok" and event.data.get("message"):
+            tail += f": {_short(str(event.data['message']), 80)}"
+        call = format_call(event.data.get("tool"), event.data.get("arguments"), self.width)
+        self._line(d, f"{s.call} {call}  " + s.paint(tail, "32" if outcome == "ok" else "31"))
+
+    def _on_side_effect(self, event: Any) -> None:
+        d = self.depth.get(self._parent(event), 0)
+        s = self.style
+        self._line(d, s.paint(f"{s.fx} side effect: {event.data.get('tool')} "
+                              f"{event.data.get('state')}", "35"))
+
+    def _on_backtracked(self, event: Any) -> None:
+        self.current = event.node
+        s = self.style
+        self._line(self.depth.get(event.node, 0),
+                   s.paint(f"{s.back} back up: {event.data.get('why', '')}", "2"))
+
+    def _on_compensated(self, event: Any) -> None:
+        s = self.style
+        self._line(self.depth.get(event.node, 0),
+                   s.paint(f"{s.back} undone with {event.data.get('tool')}: "
+                           f"{event.data.get('outcome')}", "35"))
+
+    def _on_answer_rejected(self, event: Any) -> None:
+        s = self.style
+        self._line(self.depth.get(self.current, 0),
+                   s.paint(f"{s.bad} answer refused: {event.data.get('reason', '')}", "33"))
+
+    def _on_answer(self, event: Any) -> None:
+        s = self.style
+        self._line(self.depth.get(self.current, 0),
+                   s.paint(f"{s.ok} answer: {_short(str(event.data.get('answer', '')), 200)}",
+                           "1;32"))
+
+    def _on_budget_exhausted(self, event: Any) -> None:
+        self._line(0, self.style.paint(f"! budget exhausted: {event.data.get('limit')}", "31"))
+
+
+# -- after the run ------------------------------------------------------------------------------
+def _node_text(node: Mapping[str, Any], s: _Style) -> str:
+    nid = f"#{node.get('id')}"
+    kind = node.get("kind")
+    status = str(node.get("status", ""))
+    if kind == "root":
+        return f"{nid} request"
+    if kind == "answer":
+        mark = s.bad if status.startswith("rejected") else s.ok
+        text = f"{nid} {mark} answer: {_short(str(node.get('answer', '')), 90)}"
+        return text + (f"  (refused: {node['reason']})" if node.get("reason") else "")
+    if kind == "give_up":
+        return f"{nid} give up and restart"
+    if kind == "unparseable":
+        return f"{nid} {s.bad} unreadable reply: {_short(str(node.get('raw', '')), 60)}"
+    call = format_call(node.get("tool"), node.get("arguments"), 80)
+    if status.startswith("rejected"):
+        why = "; ".join(str(v.get("message", v)) if isinstance(v, Mapping) else str(v)
+                        for v in node.get("violations") or []) or node.get("reason", "")
+        return f"{nid} {s.bad} {call} {status.replace('rejected_', 'rejected ')}: " \
+               f"{_short(why, 90)}"
+    obs = node.get("observation") or {}
+    outcome = node.get("outcome") or ("not run" if not obs else "")
+    code = obs.get("status_code")
+    result = node.get("result") or ""
+    return f"{nid} {call} {outcome}{f' {code}' if code else ''}" + \
+        (f" [{result}]" if result and result != "ok" else "")
+
+
+def render_tree(tree: Mapping[str, Any], stream: TextIO | None = None) -> str:
+    """The finished search tree (``RunResult.tree``) as indented text."""
+    out = stream or sys.stdout
+    s = _Style(out, False)
+    lines: list[str] = []
+
+    def walk(node: Mapping[str, Any], prefix: str, last: bool, root: bool) -> None:
+        head = "" if root else prefix + (s.last if last else s.tee)
+        lines.append(head + _node_text(node, s))
+        children = list(node.get("children") or [])
+        below = "" if root else prefix + ("   " if last else s.pipe)
+        for i, child in enumerate(children):
+            walk(child, below, i == len(children) - 1, False)
+
+    if tree:
+        walk(tree, "", True, True)
+    return "\n".join(lines)
+
+
+def bookings(result: Any) -> list[tuple[str, str, str]]:
+    """``(tool, reference, state)`` for each side effect of the run."""
+    out = []
+    for fx in result.side_effects:
+        body = fx.body if isinstance(fx.body, Mapping) else {}
+        ref = next((str(body[k]) for k in ("booking_id", "reference", "id") if body.get(k)), "?")
+        state = fx.state + (" (abandoned branch)" if fx.backed_up_past else "")
+        out.append((fx.tool, ref, state))
+    return out
+
+
+def render_result(result: Any, stream: TextIO | None = None, *, seconds: float | None = None
+                  ) -> None:
+    """The end of a run: status, answer, booking references, the counters."""
+    out = stream or sys.stdout
+    s = _Style(out, None)
+    out.write("\n" + s.paint(f"status: {result.status}", "1")
+              + (f" ({result.reason})" if result.reason and not result.solved else "") + "\n")
+    out.write(f"answer: {result.answer if result.answer is not None else '(none)'}\n")
+    for tool, ref, state in bookings(result):
+        out.write(f"booking: {ref}  [{tool}, {state}]\n")
+    st = result.stats
+    took = f", {seconds:.1f}s" if seconds is not None else ""
+    out.write(s.paint(
+        f"{st.get('model_calls', 0)} model requests, {st.get('candidates', 0)} candidates, "
+        f"{st.get('rejected_hallucinated', 0) + st.get('rejected_invalid', 0)} rejected before "
+        f"sending, {st.get('executed', len(result.calls))} calls made{took}", "2") + "\n")
+    out.flush()

@@ -1,0 +1,121 @@
+"""Interfaces: ``agentrt repl`` — an interactive session with line editing and history; without
+``--spec`` it starts the demo flight and hotel services and talks to them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from agentrt.cli.common import (
+    demo_credentials,
+    demo_services,
+    demo_toolset,
+    load_model,
+    parse_credentials,
+)
+from agentrt.cli.run import add_run_options, build_toolset
+from agentrt.cli.session import Session, history_path
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("repl", help="an interactive session",
+                       description="Talk to the agent; it asks before any side effect. "
+                                   "Without --spec: the demo flight and hotel services.")
+    add_run_options(p, spec_required=False)
+    p.add_argument("--policy", default="confirm", choices=("allow", "deny", "confirm"),
+                   help="side effects: confirm (ask, the default), allow or deny")
+    p.add_argument("--state", default=None, metavar="DIR",
+                   help="demo services' state directory (without --spec)")
+    p.set_defaults(handler=run)
+
+
+@contextlib.contextmanager
+def _readline() -> Iterator[None]:
+    """Line editing and a persistent history, where the platform has readline."""
+    try:
+        import readline
+    except ImportError:  # e.g. Windows without pyreadline: plain input()
+        yield
+        return
+    path = history_path()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(path)
+
+
+@contextlib.contextmanager
+def _world(args: argparse.Namespace) -> Iterator[tuple[Any, Any, str]]:
+    """(toolset, credentials, instructions): the given specs, or the demo services."""
+    if args.spec:
+        yield (build_toolset(args), parse_credentials(args.credential, args.credential_env),
+               args.instructions)
+        return
+    import agentrt_demo
+
+    with demo_services(args.state) as services:
+        print(f"demo services: flights {services.flights_url}  hotels {services.hotels_url}",
+              file=sys.stderr)
+        toolset = demo_toolset(services)
+        today = agentrt_demo.demo_today().isoformat()
+        yield (toolset, demo_credentials(toolset, services.api_key),
+               f"Today is {today}. {args.instructions}".strip())
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentrt.agent import Agent
+    from agentrt.search import Budget
+
+    loop = asyncio.new_event_loop()
+    try:
+        backend = loop.run_until_complete(load_model(args.model))
+    except BaseException:
+        loop.close()
+        raise
+    budget = Budget(max_seconds=args.max_seconds) if args.max_seconds else None
+    with _world(args) as (toolset, credentials, instructions):
+        def make_agent(policy: Any) -> Any:
+            return Agent(backend, toolset, search=args.search, policy=policy, budget=budget,
+                         credentials=credentials, instructions=instructions)
+
+        session = Session(make_agent, toolset, policy=args.policy, loop=loop,
+                          verbose=args.verbose)
+        try:
+            with _readline():
+                session.write(f"agentrt repl: {len(toolset.tools)} tools, model {backend.name}, "
+                              f"side effects: {args.policy}. /help for commands.")
+                _loop(session)
+        finally:
+            session.close()
+    return 0
+
+
+def _loop(session: Session) -> None:
+    while True:
+        try:
+            line = input("agentrt> ")
+        except EOFError:
+            session.write("")
+            return
+        except KeyboardInterrupt:
+            session.write("\n(Ctrl-C stops a running request; /quit or Ctrl-D leaves)")
+            continue
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("/"):
+            if not session.command(line):
+                return
+            continue
+        session.ask(line)

@@ -1,0 +1,107 @@
+"""Interfaces: ``agentrt run "request" --spec FILE_OR_URL …`` — one run against any OpenAPI
+services, shown live (or, with ``--json``, the result with its tree as JSON on stdout)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from agentrt.cli.common import add_model_arg, load_model, parse_credentials, run_async
+from agentrt.cli.render import LiveRenderer, render_result
+from agentrt.errors import ConfigError
+
+__all__ = ["add_parser", "add_run_options", "build_policy", "run"]
+
+
+def add_run_options(p: argparse.ArgumentParser, *, spec_required: bool) -> None:
+    """Options shared by ``run`` and ``repl``: specs, base URLs, credentials, policy, search."""
+    p.add_argument("--spec", "-s", action="append", default=[], required=spec_required,
+                   metavar="FILE_OR_URL", help="OpenAPI document (repeat for several services)")
+    p.add_argument("--base-url", action="append", default=[], metavar="URL",
+                   help="base URL per --spec, in order (default: the spec's servers)")
+    p.add_argument("--credential", action="append", default=[], metavar="SCHEME=VALUE",
+                   help="a secret for a security scheme of the spec (visible in ps: "
+                        "prefer --credential-env)")
+    p.add_argument("--credential-env", action="append", default=[], metavar="SCHEME=VAR",
+                   help="read the secret for SCHEME from environment variable VAR")
+    p.add_argument("--search", default="dfs", choices=("dfs", "dfsdt", "react"),
+                   help="search mode (default dfs)")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-clock limit per run")
+    p.add_argument("--instructions", default="",
+                   help="extra system instructions (e.g. today's date)")
+    add_model_arg(p)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run one request against OpenAPI services",
+                       description="Run one request: the model proposes calls, each is checked "
+                                   "against the spec before it is sent.")
+    p.add_argument("request", help="what to do, in words")
+    add_run_options(p, spec_required=True)
+    p.add_argument("--policy", default="deny", choices=("allow", "deny", "confirm"),
+                   help="side effects (POST/PUT/PATCH/DELETE): allow, deny (default) or "
+                        "confirm (ask on the terminal)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result (tree included) as JSON on stdout")
+    p.add_argument("--save", metavar="RUNS.jsonl",
+                   help="append the result to a JSONL file (for `agentrt export`)")
+    p.set_defaults(handler=run)
+
+
+def build_policy(mode: str, stream: Any) -> Any:
+    """The executor policy for ``mode``; ``confirm`` asks on the terminal."""
+    from agentrt.cli.confirm import terminal_confirm
+    from agentrt.executor import Policy
+
+    if mode == "confirm":
+        if not sys.stdin.isatty():
+            print("agentrt: --policy confirm without a terminal: every side effect will be "
+                  "declined", file=sys.stderr)
+        return Policy.confirm(terminal_confirm(stream=stream))
+    return Policy.from_value(mode)
+
+
+def build_toolset(args: argparse.Namespace) -> Any:
+    """The toolset of ``--spec``/``--base-url``."""
+    from agentrt.toolset import Toolset
+
+    if len(args.base_url) > len(args.spec):
+        raise ConfigError(f"{len(args.base_url)} --base-url for {len(args.spec)} --spec")
+    urls = list(args.base_url) + [None] * (len(args.spec) - len(args.base_url))
+    return Toolset.from_specs(list(zip(args.spec, urls)))
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(run_async(_run(args)))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from agentrt.agent import Agent
+    from agentrt.search import Budget
+
+    toolset = build_toolset(args)
+    credentials = parse_credentials(args.credential, args.credential_env)
+    live = sys.stderr if args.json else sys.stdout
+    budget = Budget(max_seconds=args.max_seconds) if args.max_seconds else None
+    backend = await load_model(args.model, quiet=args.json and not sys.stderr.isatty())
+    try:
+        agent = Agent(backend, toolset, search=args.search, budget=budget,
+                      policy=build_policy(args.policy, sys.stderr), credentials=credentials,
+                      instructions=args.instructions)
+        started = time.perf_counter()
+        result = await agent.run(args.request,
+                                 on_event=LiveRenderer(live, verbose=args.verbose))
+    finally:
+        await backend.aclose()
+    if args.save:
+        from agentrt.trace import write_jsonl
+
+        with open(args.save, "a", encoding="utf-8") as fh:
+            write_jsonl([result], fh)
+    if args.json:
+        print(result.to_json(indent=2))
+    else:
+        render_result(result, seconds=time.perf_counter() - started)
+    return 0 if result.solved else 1

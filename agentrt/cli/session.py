@@ -1,0 +1,202 @@
+"""Interfaces: the REPL's session — read a line, run it through the Agent on one event loop with
+the search shown as it grows, ask before side effects, and the slash commands.
+
+Ctrl-C during a run cancels that run's task (a model step already running in a worker thread is
+waited for, so the model is never used by two threads); at the prompt it only clears the line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from agentrt.cli.confirm import describe_request
+from agentrt.cli.render import LiveRenderer, render_result, render_tree
+from agentrt.errors import AgentRTError
+
+__all__ = ["HELP", "Session", "history_path"]
+
+HELP = """\
+Type a request in words; the agent searches, calls the APIs and answers.
+Commands:
+  /tools            the tools on offer (! unsafe: asks before sending, ~ idempotent)
+  /trace            the search tree of the last run
+  /export FILE      the session's runs as JSONL (agentrt export reads it)
+  /export --finetune FILE [--negatives FILE2]   fine-tuning data from the solved runs
+  /reset            forget the session's runs
+  /help             this text
+  /quit             leave (Ctrl-D works too)
+Ctrl-C stops the current run, not the REPL."""
+
+
+def history_path() -> Path:
+    """``$AGENTRT_HOME/repl_history``, else ``~/.cache/agentrt/repl_history``."""
+    home = os.environ.get("AGENTRT_HOME")
+    base = Path(home) if home else Path.home() / ".cache" / "agentrt"
+    return base / "repl_history"
+
+
+class Session:
+    """One interactive session over an agent factory (``policy -> Agent``)."""
+
+    def __init__(self, make_agent: Callable[[Any], Any], toolset: Any, *, policy: str,
+                 loop: asyncio.AbstractEventLoop | None = None, out: TextIO | None = None,
+                 verbose: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.toolset = toolset
+        self.verbose = verbose
+        self.runs: list[Any] = []
+        self.loop = loop or asyncio.new_event_loop()
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentrt-repl")
+        self.loop.set_default_executor(self.pool)
+        self.prompting = False
+        self.task: asyncio.Task[Any] | None = None
+        self.agent = make_agent(self._policy(policy))
+
+    # -- side effects --------------------------------------------------------------------------
+    def _policy(self, mode: str) -> Any:
+        from agentrt.executor import Policy
+
+        return Policy.confirm(self._confirm) if mode == "confirm" else Policy.from_value(mode)
+
+    def _confirm(self, request: Any) -> bool:
+        self.write("\n? the agent wants to make a change:\n" + describe_request(request))
+        self.prompting = True
+        try:
+            answer = input("send it? [y/N] ")
+        except KeyboardInterrupt:  # Ctrl-C at the question: no, and stop the run
+            self.write("\n  declined; stopping the run")
+            if self.task is not None:
+                self.task.cancel()
+            return False
+        except EOFError:
+            answer = ""
+        finally:
+            self.prompting = False
+        ok = answer.strip().lower() in ("y", "yes")
+        self.write("  confirmed" if ok else "  declined: not sent")
+        return ok
+
+    # -- running -------------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+        if self.prompting:
+            raise KeyboardInterrupt
+        task = self.task
+        if task is not None and not task.done():
+            self.loop.call_soon_threadsafe(task.cancel)
+
+    def ask(self, query: str) -> Any:
+        """Run ``query``; returns the result, or None when stopped or failed."""
+        import time
+
+        renderer = LiveRenderer(self.out, verbose=self.verbose)
+        self.task = self.loop.create_task(self.agent.run(query, on_event=renderer))
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        started = time.perf_counter()
+        try:
+            result = self.loop.run_until_complete(self.task)
+        except asyncio.CancelledError:
+            self.write("stopped.")
+            self._drain()
+            return None
+        except AgentRTError as exc:
+            self.write(f"error: {exc}")
+            return None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self.task = None
+        render_result(result, self.out, seconds=time.perf_counter() - started)
+        self.runs.append(result)
+        return result
+
+    def _drain(self) -> None:
+        """Wait for worker threads a cancelled run left behind (a model step in progress)."""
+        old, self.pool = self.pool, ThreadPoolExecutor(max_workers=4,
+                                                       thread_name_prefix="agentrt-repl")
+        self.loop.set_default_executor(self.pool)
+        with contextlib.suppress(KeyboardInterrupt):
+            old.shutdown(wait=True)
+
+    def close(self) -> None:
+        """Release the backend and the loop."""
+        with contextlib.suppress(Exception):
+            self.loop.run_until_complete(self.agent.backend.aclose())
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+        self.pool.shutdown(wait=False)
+
+    # -- commands ------------------------------------------------------------------------------
+    def command(self, line: str) -> bool:
+        """Run a slash command; False means quit."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            self.write(f"error: {exc}")
+            return True
+        name, rest = words[0].lower(), words[1:]
+        if name in ("/quit", "/exit", "/q"):
+            return False
+        handler = {"/help": self._help, "/tools": self._tools, "/trace": self._trace,
+                   "/export": self._export, "/reset": self._reset}.get(name)
+        if handler is None:
+            self.write(f"unknown command {name}; /help lists them")
+        else:
+            try:
+                handler(rest)
+            except (AgentRTError, OSError) as exc:
+                self.write(f"error: {exc}")
+        return True
+
+    def _help(self, _rest: list[str]) -> None:
+        self.write(HELP)
+
+    def _tools(self, _rest: list[str]) -> None:
+        marks = {"safe": " ", "idempotent": "~", "unsafe": "!"}
+        width = max((len(t.name) for t in self.toolset.tools), default=4)
+        for t in self.toolset.tools:
+            self.write(f"{marks.get(t.side_effect, '?')} {t.name:<{width}}  {t.method:<6} "
+                       f"{t.path}  {t.description[:60]}")
+        self.write(f"{len(self.toolset.tools)} tools")
+
+    def _trace(self, _rest: list[str]) -> None:
+        if not self.runs:
+            self.write("no run yet")
+            return
+        last = self.runs[-1]
+        self.write(render_tree(last.tree, self.out))
+        self.write(f"status {last.status}; path {' → '.join(map(str, last.path)) or '-'}")
+
+    def _export(self, rest: list[str]) -> None:
+        from agentrt.trace import export_finetune, write_jsonl
+
+        if not rest:
+            self.write("usage: /export FILE  or  /export --finetune FILE [--negatives FILE2]")
+            return
+        if rest[0] == "--finetune":
+            if len(rest) < 2:
+                self.write("usage: /export --finetune FILE [--negatives FILE2]")
+                return
+            negatives = rest[3] if len(rest) >= 4 and rest[2] == "--negatives" else None
+            counts = export_finetune(self.runs, rest[1], negatives=negatives)
+            self.write(f"wrote {counts.get('positives', 0)} transcript(s) to {rest[1]}"
+                       + (f", {counts.get('negatives', 0)} rejected candidate(s) to "
+                          f"{negatives}" if negatives else ""))
+            return
+        count = write_jsonl(self.runs, rest[0])
+        self.write(f"wrote {count} run(s) to {rest[0]}")
+
+    def _reset(self, _rest: list[str]) -> None:
+        self.runs.clear()
+        self.write("session cleared")
