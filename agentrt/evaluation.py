@@ -99,7 +99,8 @@ async def aevaluate(backend: Any, mode: str | Sequence[str] = "dfs",
                     tasks: Iterable[Any] | str | Path | None = None, *,
                     json_out: str | Path | None = None, progress: Progress | None = None,
                     budget: Budget | None = None, k: int | None = None,
-                    model: str | None = None) -> dict[str, Any]:
+                    model: str | None = None,
+                    agent_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the task set once per mode; see :func:`evaluate`."""
     demo, tasks_mod = _demo()
     if isinstance(backend, str):
@@ -120,7 +121,8 @@ async def aevaluate(backend: Any, mode: str | Sequence[str] = "dfs",
     with contextlib.ExitStack() as stack:
         running = stack.enter_context(demo.running_services(today=today)) if task_list else None
         reports = [await _evaluate_mode(config, task_list, backend, model, budget, instructions,
-                                        _Shared(running, today), progress)
+                                        _Shared(running, today), progress,
+                                        dict(agent_options or {}))
                    for config in configs]
     out: dict[str, Any] = dict(reports[0]) if len(reports) == 1 else {
         "summary": [r["summary"] for r in reports],
@@ -134,7 +136,8 @@ async def aevaluate(backend: Any, mode: str | Sequence[str] = "dfs",
 
 async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend: Any,
                          model: str, budget: Budget | None, instructions: str,
-                         shared: _Shared, progress: Progress | None) -> dict[str, Any]:
+                         shared: _Shared, progress: Progress | None,
+                         agent_options: dict[str, Any]) -> dict[str, Any]:
     """Every task once in one mode: the rows and their summary."""
     demo, tasks_mod = _demo()
     toolsets: dict[tuple[str, str], Any] = {}
@@ -148,7 +151,7 @@ async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend
         toolset = toolsets[key]
         return Agent(backend, toolset, search=config, policy="allow", budget=budget,
                      credentials=_credentials(toolset, demo.DEMO_API_KEY),
-                     instructions=instructions)
+                     instructions=instructions, **agent_options)
 
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
@@ -180,19 +183,22 @@ def evaluate(backend: Any, mode: str | Sequence[str] = "dfs",
              tasks: Iterable[Any] | str | Path | None = None, *,
              json_out: str | Path | None = None, progress: Progress | None = None,
              budget: Budget | None = None, k: int | None = None,
-             model: str | None = None) -> dict[str, Any]:
+             model: str | None = None,
+             agent_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the demo task set through an Agent with ``backend`` (a model string or a backend)
     in each ``mode`` (``"dfs"``, ``"dfsdt"``, ``"react"`` or a list of them).
 
     Returns ``{"summary": {...}, "results": [...], "table": str}`` for one mode; for several,
     ``summary`` is a list (one per mode). ``json_out`` writes the same as JSON. ``progress``
-    is called with each task's row as it finishes.
+    is called with each task's row as it finishes. ``budget`` and ``k`` apply to every mode;
+    ``agent_options`` go to each :class:`~agentrt.agent.Agent` (e.g. ``max_tools``).
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(aevaluate(backend, mode, tasks, json_out=json_out,
-                                     progress=progress, budget=budget, k=k, model=model))
+                                     progress=progress, budget=budget, k=k, model=model,
+                                     agent_options=agent_options))
     raise ConfigError("evaluate() was called inside a running event loop: use aevaluate()")
 
 

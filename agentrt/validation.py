@@ -81,7 +81,7 @@ def parse_arguments(arguments: Any) -> tuple[dict[str, Any] | None, Violation | 
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             return None, Violation(kind="malformed_arguments", path="$",
                                    message=f"arguments are not valid JSON ({exc.msg} at "
                                            f"position {exc.pos}); send a JSON object")

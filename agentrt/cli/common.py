@@ -96,7 +96,7 @@ async def load_model(text: str | None, *, stream: TextIO | None = None, quiet: b
     if not quiet:
         print(f"loading model {backend.name} …", file=out, flush=True)
     started = time.perf_counter()
-    await backend.load()
+    await backend.load()  # type: ignore[attr-defined]  # EmbeddedBackend.load
     if not quiet:
         print(f"model ready in {time.perf_counter() - started:.1f}s", file=out, flush=True)
     return backend
@@ -105,7 +105,6 @@ async def load_model(text: str | None, *, stream: TextIO | None = None, quiet: b
 def demo_toolset(services: Any) -> Any:
     """The flights + hotels toolset pointed at running demo services."""
     import agentrt_demo
-
     from agentrt.toolset import Toolset
 
     return Toolset.merge(

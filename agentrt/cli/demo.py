@@ -69,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
 
 async def _demo(args: argparse.Namespace) -> int:
     import agentrt_demo
-
     from agentrt.agent import Agent
 
     started = time.perf_counter()

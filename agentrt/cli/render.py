@@ -68,6 +68,7 @@ class LiveRenderer:
         self.depth: dict[int, int] = {0: 0}
         self.current = 0
         self.pending: list[Any] = []
+        self.effects: dict[int, Any] = {}
 
     def _line(self, depth: int, text: str) -> None:
         self.out.write("  " * max(depth, 0) + "  " + text + "\n")
@@ -122,12 +123,13 @@ class LiveRenderer:
             tail += f": {_short(str(event.data['message']), 80)}"
         call = format_call(event.data.get("tool"), event.data.get("arguments"), self.width)
         self._line(d, f"{s.call} {call}  " + s.paint(tail, "32" if outcome == "ok" else "31"))
+        effect = self.effects.pop(event.node, None)
+        if effect is not None:
+            self._line(d + 1, s.paint(f"{s.fx} {effect.data.get('state')}: the change is made "
+                                      f"({effect.data.get('tool')})", "35"))
 
     def _on_side_effect(self, event: Any) -> None:
-        d = self.depth.get(self._parent(event), 0)
-        s = self.style
-        self._line(d, s.paint(f"{s.fx} side effect: {event.data.get('tool')} "
-                              f"{event.data.get('state')}", "35"))
+        self.effects[event.node] = event  # shown under its call (the event comes first)
 
     def _on_backtracked(self, event: Any) -> None:
         self.current = event.node

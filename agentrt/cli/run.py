@@ -55,10 +55,7 @@ def build_policy(mode: str, stream: Any) -> Any:
     from agentrt.cli.confirm import terminal_confirm
     from agentrt.executor import Policy
 
-    if mode == "confirm":
-        if not sys.stdin.isatty():
-            print("agentrt: --policy confirm without a terminal: every side effect will be "
-                  "declined", file=sys.stderr)
+    if mode == "confirm":  # the answer is a line on stdin (end of input: no)
         return Policy.confirm(terminal_confirm(stream=stream))
     return Policy.from_value(mode)
 
@@ -70,7 +67,7 @@ def build_toolset(args: argparse.Namespace) -> Any:
     if len(args.base_url) > len(args.spec):
         raise ConfigError(f"{len(args.base_url)} --base-url for {len(args.spec)} --spec")
     urls = list(args.base_url) + [None] * (len(args.spec) - len(args.base_url))
-    return Toolset.from_specs(list(zip(args.spec, urls)))
+    return Toolset.from_specs(list(zip(args.spec, urls, strict=True)))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from agentrt.errors import SpecError
+from agentrt.errors import ConfigError, SpecError
 from agentrt.spec import load_spec
 from agentrt.toolset import Toolset
 
@@ -27,8 +27,10 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.check:
         return _check(args.specs, args.json)
-    urls = list(args.base_url) + [None] * len(args.specs)
-    ts = Toolset.from_specs([(s, u) for s, u in zip(args.specs, urls)])
+    if len(args.base_url) > len(args.specs):
+        raise ConfigError(f"{len(args.base_url)} --base-url for {len(args.specs)} specs")
+    urls = list(args.base_url) + [None] * (len(args.specs) - len(args.base_url))
+    ts = Toolset.from_specs(list(zip(args.specs, urls, strict=True)))
     if args.json:
         out = [{"name": t.name, "description": t.description, "method": t.method,
                 "path": t.path, "side_effect": t.side_effect, "base_url": t.service.base_url,

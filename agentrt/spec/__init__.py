@@ -56,7 +56,7 @@ def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
     ops = OperationBuilder(doc, compiler, version, name).operations()
     if crash is not None:  # our own walk found nothing more precise to say
         raise crash
-    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+    info: dict[str, Any] = doc["info"] if isinstance(doc.get("info"), dict) else {}
     security = doc.get("security")
     return Spec(
         source=name, version=version,  # type: ignore[arg-type]
@@ -106,7 +106,8 @@ _V2_FLOWS = {"application": "clientCredentials", "password": "password",
 
 def _security_schemes(doc: dict[str, Any], version: str) -> dict[str, dict[str, Any]]:
     if version != "2.0":
-        comps = doc.get("components") if isinstance(doc.get("components"), dict) else {}
+        comps: dict[str, Any] = doc["components"] if isinstance(doc.get("components"), dict) \
+            else {}
         schemes = comps.get("securitySchemes") or {}
         return {k: v for k, v in schemes.items() if isinstance(v, dict)}
     out: dict[str, dict[str, Any]] = {}

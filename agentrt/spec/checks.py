@@ -19,6 +19,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from agentrt.errors import SpecError
 from agentrt.spec.schema import escape_pointer_token
 
+
 class ValidatorCrash(SpecError):
     """openapi-spec-validator itself failed (typically an unresolvable ``$ref``); the loader
     then walks the document to report the exact pointer."""

@@ -62,9 +62,9 @@ class SchemaCompiler:
         self.warn = warn
 
         def _retrieve(uri: str) -> referencing.Resource[Any]:
-            return referencing.Resource(contents=retrieve(uri), specification=DRAFT202012)
+            return DRAFT202012.create_resource(retrieve(uri))
 
-        root = referencing.Resource(contents=doc, specification=DRAFT202012)
+        root = DRAFT202012.create_resource(doc)
         self.registry: referencing.Registry[Any] = referencing.Registry(
             retrieve=_retrieve).with_resource(base_uri, root)  # type: ignore[call-arg]
         self.resolver = self.registry.resolver(base_uri=base_uri)

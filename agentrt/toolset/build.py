@@ -74,7 +74,7 @@ def side_effect_of(op: Operation, source: str) -> SideEffect:
     if override not in ("safe", "idempotent", "unsafe"):
         raise SpecError(f"{SIDE_EFFECT_EXTENSION} must be safe, idempotent or unsafe",
                         source=source, pointer=f"{op.pointer}/{SIDE_EFFECT_EXTENSION}")
-    return override  # type: ignore[no-any-return]
+    return override
 
 
 def _auth_params(service: Service) -> set[tuple[str, str]]:
@@ -136,10 +136,8 @@ def build_tool(op: Operation, spec: Spec, service: Service, name: str) -> Tool:
         parameters["required"] = required
     if op.defs:
         parameters["$defs"] = copy.deepcopy(op.defs)
-    if op.security is None:
-        security = service.security
-    else:  # `security: []` on an operation means "no auth here": one empty alternative
-        security = op.security or ({},)
+    # `security: []` on an operation means "no auth here": one empty alternative
+    security = service.security if op.security is None else (op.security or ({},))
     return Tool(
         name=name, description=describe(op), method=op.method, path=op.path,
         parameters=parameters, params=tuple(params), body=body,

@@ -42,5 +42,5 @@ class ToolIndex:
         words = [w for w in tokenize(query) if w not in _STOP and w in self.vocab]
         if not words:
             return self.tools[:k]
-        idx, scores = self._bm25.retrieve([words], k=k, show_progress=False)
+        idx, _scores = self._bm25.retrieve([words], k=k, show_progress=False)
         return [self.tools[int(i)] for i in idx[0]]

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+
 from agentrt_demo import DEMO_API_KEY, DemoServices, demo_today, load_spec, running_services
 from agentrt_demo.db import db_path
 from agentrt_demo.tasks import reset_state

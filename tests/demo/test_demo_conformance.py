@@ -7,10 +7,11 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from agentrt_demo import DEMO_API_KEY, DemoServices, load_spec, spec_path
-from agentrt_demo.tasks import reset_state
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from agentrt_demo import DEMO_API_KEY, DemoServices, load_spec, spec_path
+from agentrt_demo.tasks import reset_state
 
 
 @pytest.fixture(scope="module")

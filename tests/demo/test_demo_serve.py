@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from agentrt_demo import DEMO_API_KEY, serve_forever, spec_path
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 import httpx
 import pytest
+
 from agentrt_demo import DEMO_API_KEY, DemoServices
 from agentrt_demo.oracle import oracle_runner
 from agentrt_demo.task_model import CATEGORIES
