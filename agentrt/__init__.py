@@ -6,6 +6,8 @@ chains backs out of hallucinated, invalid or failing branches. This module is th
 entry point.
 """
 
+from agentrt.agent import Agent
+from agentrt.backends import Backend, Candidate, Sampling, ToolCall, load_backend
 from agentrt.errors import (
     AgentRTError,
     BackendError,
@@ -15,6 +17,8 @@ from agentrt.errors import (
     PolicyError,
     SpecError,
 )
+from agentrt.executor import Credentials, Executor, Observation, Policy, RetryPolicy
+from agentrt.search import Budget, RunResult, SearchConfig, SearchEvent
 from agentrt.spec import Spec, load_spec
 from agentrt.toolset import Tool, Toolset
 from agentrt.validation import Violation
@@ -22,17 +26,32 @@ from agentrt.validation import Violation
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
     "AgentRTError",
+    "Backend",
     "BackendError",
+    "Budget",
     "BudgetExceeded",
+    "Candidate",
     "ConfigError",
+    "Credentials",
     "ExecutionError",
+    "Executor",
+    "Observation",
+    "Policy",
     "PolicyError",
+    "RetryPolicy",
+    "RunResult",
+    "Sampling",
+    "SearchConfig",
+    "SearchEvent",
     "Spec",
     "SpecError",
     "Tool",
+    "ToolCall",
     "Toolset",
     "Violation",
     "__version__",
+    "load_backend",
     "load_spec",
 ]

@@ -13,7 +13,8 @@ The algorithm (one run; the tree is in :mod:`agentrt.search.tree`)::
           unknown tool                                 -> rejected_hallucinated
           arguments that do not validate               -> rejected_invalid
           identical to a call that failed in this run,
-          to an earlier sibling, or to an unsafe call
+          to an earlier sibling, to a call already on
+          this path (a loop), or to an unsafe call
           already sent in this run                     -> rejected_duplicate
           (rejected candidates are counted and never executed)
         act on the accepted ones in order (give-ups last):

@@ -80,7 +80,8 @@ class _Search:
         return self.hooks.facts(tool) if self.hooks.facts else ToolFacts()
 
     # -- checking ----------------------------------------------------------------------------
-    def check(self, child: Node, cand: Any, here: set[str], batch: set[str]) -> list[str]:
+    def check(self, child: Node, cand: Any, here: set[str], batch: set[str],
+              path_keys: frozenset[str] = frozenset()) -> list[str]:
         """Classify one candidate; return the violation texts when rejected, [] if accepted."""
         stats = self.ledger.stats
         if cand.kind == "unparseable":
@@ -105,7 +106,7 @@ class _Search:
             child.status = "rejected_hallucinated" if hallucinated else "rejected_invalid"
             stats[child.status] += 1
             return [v.message for v in violations]
-        reason = self.duplicate_reason(key, here, batch)
+        reason = self.duplicate_reason(key, here, batch, path_keys)
         if reason:
             child.status, child.reason = "rejected_duplicate", reason
             child.violations.append({"kind": "duplicate_failure", "path": "$", "message": reason})
@@ -115,7 +116,8 @@ class _Search:
         child.status = "accepted"
         return []
 
-    def duplicate_reason(self, key: str, here: set[str], batch: set[str]) -> str:
+    def duplicate_reason(self, key: str, here: set[str], batch: set[str],
+                         path_keys: frozenset[str] = frozenset()) -> str:
         if key in self.unsafe_sent:
             obs = self.unsafe_sent[key]
             return (f"this exact request changes data and was already sent in this run "
@@ -126,6 +128,9 @@ class _Search:
             return f"this exact call already failed in this run: {self.failed[key]}"
         if key in here or key in batch:
             return "this exact call was already tried at this point; choose a different action"
+        if key in path_keys:  # a loop: the same call again gives the same result
+            return ("this exact call was already made in this conversation; use its result "
+                    "above, or finish")
         return ""
 
     # -- acting ------------------------------------------------------------------------------
@@ -195,6 +200,7 @@ class _Search:
             return "depth"
         feedback: list[Feedback] = []
         here: set[str] = set()
+        path_keys = frozenset(call_key(s.tool, s.arguments) for s in path)
         considered = 0
         cfg = self.config
         while considered < self.per_node:
@@ -205,7 +211,7 @@ class _Search:
             accepted: list[tuple[Node, Any]] = []
             for i, cand in enumerate(cands):
                 child = self.new_child(node, cand, i)
-                problems = self.check(child, cand, here, batch)
+                problems = self.check(child, cand, here, batch, path_keys)
                 if problems:
                     feedback.append(Feedback(kind="rejected", tool=child.tool,
                                              arguments=child.arguments, text=child.status,

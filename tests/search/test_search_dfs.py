@@ -278,3 +278,14 @@ async def test_events_are_emitted(make_hooks):
         assert kind in kinds
     rejected = next(e for e in events if e.kind == "candidate_rejected")
     assert rejected.data["status"] == "rejected_hallucinated"
+
+
+async def test_repeating_a_call_already_on_the_path_is_a_loop(make_hooks):
+    """Seen with the 0.5B model: the same successful lookup proposed again at every level."""
+    same = call("search_flights", origin="A", destination="B")
+    hooks, ex, requests = make_hooks([same, same, answer("AF1")])
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved"
+    assert len(ex.calls) == 1
+    assert result.stats["rejected_duplicate"] == 1
+    assert "already made in this conversation" in requests[2].feedback[0].violations[0]
