@@ -22,8 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-import structlog
-
+from agentrt._log import get_logger
 from agentrt.search.result import RunResult
 from agentrt.search.steps import SearchEvent
 
@@ -38,7 +37,7 @@ __all__ = [
     "write_jsonl",
 ]
 
-_log = structlog.get_logger("agentrt.search")
+_log = get_logger("agentrt.search")
 _INFO = frozenset({"run_started", "answer", "side_effect", "compensated", "budget_exhausted",
                    "run_finished"})
 

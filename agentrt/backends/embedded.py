@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from agentrt._log import get_logger
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.model_files import Progress, resolve_model_path
 from agentrt.backends.parsing import parse_text
@@ -34,7 +33,7 @@ from agentrt.errors import BackendError, ConfigError
 
 __all__ = ["EmbeddedBackend", "EmbeddedStats"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
+from agentrt._log import get_logger
 from agentrt.errors import ConfigError
 
 __all__ = [
@@ -36,7 +35,7 @@ __all__ = [
     "verify_file",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: ``progress(done_bytes, total_bytes)``, called while assembling or hashing
 Progress = Callable[[int, int], None]

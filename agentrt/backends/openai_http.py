@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import structlog
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -34,6 +33,7 @@ from tenacity import (
     wait_random,
 )
 
+from agentrt._log import get_logger
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.parsing import parse_message
 from agentrt.backends.prompting import step_messages
@@ -41,7 +41,7 @@ from agentrt.errors import BackendError, ConfigError
 
 __all__ = ["OpenAIBackend", "RetryPolicy"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Flavour = Literal["openai", "vllm", "llamacpp"]
 Mode = Literal["tools", "json"]

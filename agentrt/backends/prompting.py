@@ -33,16 +33,53 @@ def _compact(schema: Any) -> str:
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
 
 
+def _type_of(schema: Any, depth: int = 0) -> str:
+    """A short, readable type for a parameter: ``string``, ``date``, ``a|b|c``, ``[{x*, y}]``."""
+    if not isinstance(schema, Mapping):
+        return "any"
+    if "enum" in schema:
+        return "|".join(json.dumps(v) if not isinstance(v, str) else v for v in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return " or ".join(_type_of(s, depth) for s in schema[key][:3])
+    kind = schema.get("type", "any")
+    if isinstance(kind, list):
+        kind = "|".join(str(k) for k in kind if k != "null") or "null"
+    if kind == "array":
+        return f"[{_type_of(schema.get('items', {}), depth)}]"
+    if kind == "object" or "properties" in schema:
+        if depth >= 2 or not isinstance(schema.get("properties"), Mapping):
+            return "object"
+        return "{" + _fields(schema, depth + 1) + "}"
+    text = str(schema.get("format") or kind)
+    if isinstance(schema.get("pattern"), str):
+        text += f" {schema['pattern']}"
+    lo, hi = schema.get("minimum"), schema.get("maximum")
+    if lo is not None or hi is not None:
+        text += f" {'' if lo is None else lo}..{'' if hi is None else hi}"
+    return text
+
+
+def _fields(schema: Mapping[str, Any], depth: int) -> str:
+    required = set(schema.get("required") or ())
+    return ", ".join(f"{name}{'*' if name in required else ''}: {_type_of(sub, depth)}"
+                     for name, sub in (schema.get("properties") or {}).items())
+
+
 def render_tools(tools: Sequence[Mapping[str, Any]]) -> str:
-    """The tools as compact text: one block per tool with its description and parameters."""
-    lines = ["Tools:"]
+    """The tools as compact text: one line per tool, ``name(arg*: type, …): description``
+    (``*`` marks required arguments). A fraction of the tokens of the JSON Schemas, which
+    small models read no better; the grammar and validation enforce the full schema."""
+    lines = ["Tools (* = required argument):"]
     for tool in tools:
         fn = tool.get("function", tool)
         if not isinstance(fn, Mapping):
             continue
         desc = " ".join(str(fn.get("description") or "").split())
-        lines.append(f"- {fn.get('name')}: {desc}".rstrip(": "))
-        lines.append(f"  parameters: {_compact(fn.get('parameters') or {})}")
+        params = fn.get("parameters") or {}
+        lines.append(f"- {fn.get('name')}({_fields(params, 0)}): {desc}".rstrip(": "))
     return "\n".join(lines)
 
 

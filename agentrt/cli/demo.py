@@ -27,8 +27,10 @@ __all__ = ["DEFAULT_REQUEST", "add_parser", "default_request", "demo_budget", "r
 #: The default request; ``{day}`` and ``{day2}`` are dates inside the demo inventory.
 DEFAULT_REQUEST = (
     "Book the cheapest economy flight from LIS to MAD on {day} for Ana Silva "
-    "(born 1990-04-12), email ana.silva@example.com. Also book the cheapest hotel in Madrid "
-    "for Ana Silva from {day} to {day2}."
+    "(born 1990-04-12, email ana.silva@example.com): search the flight offers, then book the "
+    "cheapest offer. Then book the cheapest hotel room in Madrid from {day} to {day2} for "
+    "Ana Silva: search hotels, then book the cheapest room. Answer with both booking "
+    "references."
 )
 #: how many days after the demo's "today" the default trip starts (inventory: 120 days)
 DAYS_AHEAD = 21

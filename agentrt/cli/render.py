@@ -88,7 +88,7 @@ class LiveRenderer:
         self.depth, self.current, self.pending = {0: 0}, 0, []
         s = self.style
         self.out.write(s.paint(f"search ({event.data.get('mode', 'dfs')}): ", "1")
-                       + _short(str(event.data.get("query", "")), self.width) + "\n")
+                       + _short(str(event.data.get("query", "")), 4 * self.width) + "\n")
         self.out.flush()
 
     def _on_candidate_rejected(self, event: Any) -> None:

@@ -44,6 +44,18 @@ def history_path() -> Path:
     return base / "repl_history"
 
 
+def _forget_last_input(text: str) -> None:
+    """Keep y/n answers out of the readline history."""
+    try:
+        import readline
+    except ImportError:
+        return
+    n = readline.get_current_history_length()
+    if n and text and readline.get_history_item(n) == text:
+        with contextlib.suppress(ValueError):
+            readline.remove_history_item(n - 1)
+
+
 class Session:
     """One interactive session over an agent factory (``policy -> Agent``)."""
 
@@ -81,6 +93,7 @@ class Session:
             answer = ""
         finally:
             self.prompting = False
+        _forget_last_input(answer)
         ok = answer.strip().lower() in ("y", "yes")
         self.write("  confirmed" if ok else "  declined: not sent")
         return ok

@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 import httpx
-import structlog
 
+from agentrt._log import get_logger
 from agentrt.errors import ConfigError, ExecutionError
 from agentrt.executor.redact import Redactor
 from agentrt.executor.request import PreparedRequest
@@ -28,7 +28,7 @@ from agentrt.toolset.tool import Tool
 
 __all__ = ["AuthError", "Authenticator", "Credentials"]
 
-_log = structlog.get_logger("agentrt.executor.auth")
+_log = get_logger("agentrt.executor.auth")
 Secret = str | Mapping[str, str]
 
 

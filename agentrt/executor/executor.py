@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
-import structlog
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -26,6 +25,7 @@ from tenacity import (
     stop_after_delay,
 )
 
+from agentrt._log import get_logger
 from agentrt.executor.auth import Authenticator, AuthError, Credentials, Secret
 from agentrt.executor.observation import Observation, Outcome
 from agentrt.executor.policy import Policy, RequestDescription
@@ -37,7 +37,7 @@ from agentrt.validation import Violation
 
 __all__ = ["Executor", "ToolsetLike"]
 
-_log = structlog.get_logger("agentrt.executor")
+_log = get_logger("agentrt.executor")
 #: After an earlier attempt may have gone through, these answers do not settle what happened.
 _UNSETTLED_4XX = frozenset({408, 409, 425, 429})
 

@@ -13,14 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import structlog
-
+from agentrt._log import get_logger
 from agentrt.errors import ConfigError
 
 __all__ = ["ConfirmCallback", "Decision", "Policy", "PolicyMode", "RequestDescription"]
 
 PolicyMode = Literal["allow", "deny", "confirm"]
-_log = structlog.get_logger("agentrt.executor.policy")
+_log = get_logger("agentrt.executor.policy")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,7 +50,8 @@ def tool_name(op: Operation) -> str:
 def _clean(text: str) -> str:
     text = re.sub(r"<[^>]+>", " ", text)               # HTML tags
     text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)  # markdown links
-    text = re.sub(r"[*_`#>]+", "", text)
+    text = re.sub(r"(\*\*|__|`)", "", text)             # emphasis and code marks, not the
+    text = re.sub(r"(^|\n)\s*#+\s*", r"\1", text)          # underscores inside identifiers
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -38,9 +38,15 @@ def strictify(schema: Any) -> Any:
             out[key] = strictify(value)
         else:
             out[key] = value
-    if "pattern" in out:  # pattern together with length bounds falls back in xgrammar
-        out.pop("minLength", None)
-        out.pop("maxLength", None)
+    if "pattern" in out:
+        pattern = out["pattern"]
+        if not (isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$")):
+            # an unanchored pattern means "contains"; llama.cpp's grammar converter asserts
+            # on it and xgrammar treats it as anchored: leave it to validation
+            del out["pattern"]
+        else:  # pattern together with length bounds falls back in xgrammar
+            out.pop("minLength", None)
+            out.pop("maxLength", None)
     if out.get("type") == "object" or "properties" in out:
         out.setdefault("additionalProperties", False)
     return out

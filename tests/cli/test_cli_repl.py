@@ -84,6 +84,7 @@ def test_repl_confirms_side_effects(tmp_path: Path, day: str) -> None:
     assert [json.loads(line)["answer"] for line in lines] == ["Booked.", "Not booked."]
     history = (tmp_path / "home" / "repl_history").read_text()
     assert "Book it again" in history and "/tools" in history
+    assert "y" not in history.splitlines() and "n" not in history.splitlines()
 
 
 def test_repl_eof_quits_and_unknown_command(tmp_path: Path) -> None:
