@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -111,6 +112,11 @@ class EmbeddedBackend:
         self._llama = llama
         self._progress = progress
         self._lock = asyncio.Lock()
+        # The asyncio lock alone is not enough: a cancelled ``propose`` (a run's wall-time
+        # budget) releases it while its worker thread is still inside llama.cpp, and a second
+        # thread in the same context corrupts it (GGML_ASSERT, the process aborts). Every use
+        # of the model in a worker thread therefore also holds this lock.
+        self._model_lock = threading.Lock()
         self._grammars: OrderedDict[str, Any] = OrderedDict()
         self._totals: dict[str, float] = dict.fromkeys(EmbeddedStats.__slots__, 0)
 
@@ -123,6 +129,10 @@ class EmbeddedBackend:
 
     # -- model ----------------------------------------------------------------------------
     def _load_sync(self) -> Any:
+        with self._model_lock:
+            return self._load_locked()
+
+    def _load_locked(self) -> Any:
         if self._llama is None:
             llama_cpp = _import_llama_cpp()
             path = resolve_model_path(self._model_path, progress=self._progress)
@@ -178,7 +188,12 @@ class EmbeddedBackend:
 
     def _complete_sync(self, messages: list[Message], grammar: Any, sampling: Sampling,
                        seed: int) -> tuple[str, dict[str, Any]]:
-        llm = self._load_sync()
+        with self._model_lock:
+            return self._complete_locked(messages, grammar, sampling, seed)
+
+    def _complete_locked(self, messages: list[Message], grammar: Any, sampling: Sampling,
+                         seed: int) -> tuple[str, dict[str, Any]]:
+        llm = self._load_locked()
         before = list(llm.input_ids[: llm.n_tokens]) if hasattr(llm, "input_ids") else []
         self._perf(llm, reset=True)
         started = time.perf_counter()
@@ -244,4 +259,8 @@ class EmbeddedBackend:
             llm, self._llama = self._llama, None
             close = getattr(llm, "close", None)
             if callable(close):
-                await asyncio.to_thread(close)
+                def _close() -> None:
+                    with self._model_lock:
+                        close()
+
+                await asyncio.to_thread(_close)
