@@ -14,11 +14,22 @@ _STOP = {"a", "an", "the", "to", "of", "for", "and", "or", "in", "on", "at", "by
          "what", "which", "get", "api", "want", "need", "would", "like"}
 
 
+def _argument_words(tool: Tool) -> str:
+    """Argument names, and the values of small enums ("economy", "business" …): requests
+    often name a value rather than the argument."""
+    words = []
+    for name, sub in (tool.parameters.get("properties") or {}).items():
+        words.append(name)
+        if isinstance(sub, dict) and isinstance(sub.get("enum"), list) and len(sub["enum"]) <= 12:
+            words.extend(str(v) for v in sub["enum"] if isinstance(v, str))
+    return " ".join(words)
+
+
 def tool_document(tool: Tool) -> list[str]:
     """The words a tool is found by: its name (twice: names are dense), description,
-    path, tags and argument names."""
+    path, tags, argument names and enum values."""
     text = " ".join([tool.name, tool.name, tool.description, tool.path, " ".join(tool.tags),
-                     " ".join(p.name for p in tool.params)])
+                     _argument_words(tool)])
     return [w for w in tokenize(text) if w not in _STOP] or ["_"]
 
 

@@ -37,3 +37,18 @@ def test_retrieve_edge_cases() -> None:
     assert [t.name for t in ts.retrieve("a hotel in Rome", 1)] == ["search_hotels"]
     assert len(ts.retrieve("zzz unknown words", 5)) == 2
     assert ts.retrieve("hotel", 0) == []
+
+
+def test_demo_requests_find_their_first_tool() -> None:
+    import agentrt_demo
+
+    ts = Toolset.from_specs([agentrt_demo.spec_path("flights"), agentrt_demo.spec_path("hotels")])
+    cases = {
+        "Book the cheapest economy flight from LIS to MAD on 2026-12-03 for Ana Silva":
+            "search_flight_offers",
+        "Find me a hotel in Lisbon from 2026-12-03 to 2026-12-05": "search_hotels",
+        "Cancel my flight booking ABC123": "cancel_flight_booking",
+        "What is the IATA code of the airport in Porto?": "list_airports",
+    }
+    for query, expected in cases.items():
+        assert expected in [t.name for t in ts.retrieve(query, 4)], query
