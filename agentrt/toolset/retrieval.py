@@ -12,6 +12,14 @@ from agentrt.toolset.tool import Tool
 _STOP = {"a", "an", "the", "to", "of", "for", "and", "or", "in", "on", "at", "by", "with",
          "me", "my", "i", "please", "can", "you", "is", "it", "this", "that", "be", "from",
          "what", "which", "get", "api", "want", "need", "would", "like"}
+#: request words mapped onto the words API descriptions use for the same thing
+_SYNONYMS = {"find": "search", "look": "search", "lookup": "search", "show": "search",
+             "cheapest": "price", "cheap": "price", "reserve": "book", "reservation": "booking",
+             "stay": "hotel", "room": "hotel", "fly": "flight", "trip": "flight"}
+
+
+def _words(text: str) -> list[str]:
+    return [_SYNONYMS.get(w, w) for w in tokenize(text) if w not in _STOP and not w.isdigit()]
 
 
 def _argument_words(tool: Tool) -> str:
@@ -30,7 +38,7 @@ def tool_document(tool: Tool) -> list[str]:
     path, tags, argument names and enum values."""
     text = " ".join([tool.name, tool.name, tool.description, tool.path, " ".join(tool.tags),
                      _argument_words(tool)])
-    return [w for w in tokenize(text) if w not in _STOP] or ["_"]
+    return _words(text) or ["_"]
 
 
 class ToolIndex:
@@ -50,7 +58,7 @@ class ToolIndex:
         if not self.tools or k <= 0:
             return []
         k = min(k, len(self.tools))
-        words = [w for w in tokenize(query) if w not in _STOP and w in self.vocab]
+        words = [w for w in _words(query) if w in self.vocab]
         if not words:
             return self.tools[:k]
         idx, _scores = self._bm25.retrieve([words], k=k, show_progress=False)
