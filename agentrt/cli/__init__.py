@@ -19,7 +19,7 @@ __all__ = ["console_main", "main"]
 DEFAULT_MODEL = "embedded"
 MODEL_HELP = ("model: embedded (default), embedded:/path/model.gguf, "
               "openai:http://host:8000/v1#model, vllm:http://host:8000/v1#model, "
-              "vllm-local:MODEL")
+              "llamacpp:http://host:8080/v1#model, vllm-local:MODEL")
 
 
 def _hint(exc: BaseException) -> str:

@@ -11,7 +11,9 @@ import contextlib
 import os
 import sys
 import time
+import weakref
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 from agentrt.errors import ConfigError
@@ -145,6 +147,43 @@ def demo_services(state: str | None = None) -> Iterator[Any]:
         yield services
 
 
+#: the default executor each CLI loop runs worker threads in (see :func:`close_backend`)
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadPoolExecutor] = \
+    weakref.WeakKeyDictionary()
+
+
+def install_pool(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecutor | None:
+    """Give ``loop`` a fresh default executor (model steps run there) and return the old one."""
+    old = _POOLS.get(loop)
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentrt-cli")
+    loop.set_default_executor(pool)
+    _POOLS[loop] = pool
+    return old
+
+
+def drain_pool(old: ThreadPoolExecutor | None) -> None:
+    """Wait for the worker threads of a replaced executor (a cancelled model step)."""
+    if old is not None:
+        old.shutdown(wait=True)
+
+
 def run_async(coro: Any) -> Any:
     """The CLI's one event-loop edge."""
-    return asyncio.run(coro)
+    async def main() -> Any:
+        install_pool(asyncio.get_running_loop())
+        return await coro
+
+    return asyncio.run(main())
+
+
+async def close_backend(backend: Any) -> None:
+    """Close ``backend`` once no worker thread uses it any more.
+
+    A cancelled model step (Ctrl-C, a time budget) leaves its llama.cpp call running in a
+    worker thread; freeing the model under it would crash the process. So the loop gets a
+    fresh default executor and the old one is drained first.
+    """
+    loop = asyncio.get_running_loop()
+    old = install_pool(loop)
+    await loop.run_in_executor(None, drain_pool, old)
+    await backend.aclose()

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentrt.cli.common import (
     add_model_arg,
+    close_backend,
     demo_credentials,
     demo_services,
     demo_toolset,
@@ -22,7 +23,8 @@ from agentrt.cli.common import (
 )
 from agentrt.cli.render import LiveRenderer, bookings, render_result
 
-__all__ = ["DEFAULT_REQUEST", "add_parser", "default_request", "demo_budget", "run"]
+__all__ = ["DEFAULT_REQUEST", "add_parser", "default_request", "demo_budget",
+           "demo_instructions", "run"]
 
 #: The default request; ``{day}`` and ``{day2}`` are dates inside the demo inventory.
 DEFAULT_REQUEST = (
@@ -40,6 +42,13 @@ def default_request(today: date) -> str:
     """The default request with concrete dates three weeks after ``today``."""
     day = today + timedelta(days=DAYS_AHEAD)
     return DEFAULT_REQUEST.format(day=day.isoformat(), day2=(day + timedelta(days=2)).isoformat())
+
+
+def demo_instructions(today: date) -> str:
+    """What the model is told about the demo's world (the date, and how its APIs fit)."""
+    return (f"Today is {today.isoformat()}. Airports are given as IATA codes (LIS, MAD, ...): "
+            "pass them to search_flight_offers directly. Book a flight with the offer_id of an "
+            "offer from search_flight_offers; book a hotel with a room_id from search_hotels.")
 
 
 def demo_budget() -> Any:
@@ -87,12 +96,12 @@ async def _demo(args: argparse.Namespace) -> int:
                 budget = budget.model_copy(update={"max_seconds": args.max_seconds})
             agent = Agent(backend, toolset, search=args.search, policy="allow", budget=budget,
                           credentials=demo_credentials(toolset, services.api_key),
-                          instructions=f"Today is {today.isoformat()}.")
+                          instructions=demo_instructions(today))
             t0 = time.perf_counter()
             result = await agent.run(request, on_event=LiveRenderer(verbose=args.verbose))
             render_result(result, seconds=time.perf_counter() - t0)
     finally:
-        await backend.aclose()
+        await close_backend(backend)
     committed = [b for b in bookings(result) if b[2] == "committed"]
     print(f"demo finished in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return 0 if result.solved and committed else 1

@@ -7,7 +7,13 @@ import argparse
 import sys
 from typing import Any
 
-from agentrt.cli.common import add_model_arg, default_model, load_model, run_async
+from agentrt.cli.common import (
+    add_model_arg,
+    close_backend,
+    default_model,
+    load_model,
+    run_async,
+)
 from agentrt.errors import ConfigError
 
 __all__ = ["add_parser", "parse_modes", "run"]
@@ -75,7 +81,7 @@ async def _eval(args: argparse.Namespace) -> int:
         report = await aevaluate(backend, modes, task_list, json_out=args.json_out,
                                  progress=_progress, budget=budget, k=args.k, model=model)
     finally:
-        await backend.aclose()
+        await close_backend(backend)
     print(report["table"])
     if args.json_out:
         print(f"results → {args.json_out}", file=sys.stderr)

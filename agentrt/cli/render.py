@@ -102,13 +102,16 @@ class LiveRenderer:
                 f"· model: {event.data.get('candidates', '?')} candidate(s), "
                 f"{event.data.get('accepted', '?')} accepted", "2"))
         s = self.style
+        groups: dict[str, int] = {}  # identical rejections in one batch: one line, ×N
         for rej in self.pending:
             self.depth[rej.node] = d + 1
             why = "; ".join(str(v) for v in rej.data.get("violations") or []) or "rejected"
             status = str(rej.data.get("status", "rejected")).replace("rejected_", "")
             what = rej.data.get("tool") or "step"
-            self._line(d, s.paint(f"{s.bad} {what} rejected ({status}): "
-                                  f"{_short(why, self.width)}", "33"))
+            text = f"{s.bad} {what} rejected ({status}): {_short(why, self.width)}"
+            groups[text] = groups.get(text, 0) + 1
+        for text, count in groups.items():
+            self._line(d, s.paint(text + (f"  ×{count}" if count > 1 else ""), "33"))
         self.pending = []
 
     def _on_call_executed(self, event: Any) -> None:
@@ -231,6 +234,6 @@ def render_result(result: Any, stream: TextIO | None = None, *, seconds: float |
     took = f", {seconds:.1f}s" if seconds is not None else ""
     out.write(s.paint(
         f"{st.get('model_calls', 0)} model requests, {st.get('candidates', 0)} candidates, "
-        f"{st.get('rejected_hallucinated', 0) + st.get('rejected_invalid', 0)} rejected before "
+        f"{sum(int(v) for k, v in st.items() if k.startswith('rejected_'))} rejected before "
         f"sending, {st.get('executed', len(result.calls))} calls made{took}", "2") + "\n")
     out.flush()

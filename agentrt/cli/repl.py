@@ -14,6 +14,7 @@ from agentrt.cli.common import (
     demo_credentials,
     demo_services,
     demo_toolset,
+    install_pool,
     load_model,
     parse_credentials,
 )
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from agentrt.search import Budget
 
     loop = asyncio.new_event_loop()
+    install_pool(loop)
     try:
         backend = loop.run_until_complete(load_model(args.model))
     except BaseException:

@@ -8,7 +8,13 @@ import sys
 import time
 from typing import Any
 
-from agentrt.cli.common import add_model_arg, load_model, parse_credentials, run_async
+from agentrt.cli.common import (
+    add_model_arg,
+    close_backend,
+    load_model,
+    parse_credentials,
+    run_async,
+)
 from agentrt.cli.render import LiveRenderer, render_result
 from agentrt.errors import ConfigError
 
@@ -91,7 +97,7 @@ async def _run(args: argparse.Namespace) -> int:
         result = await agent.run(args.request,
                                  on_event=LiveRenderer(live, verbose=args.verbose))
     finally:
-        await backend.aclose()
+        await close_backend(backend)
     if args.save:
         from agentrt.trace import write_jsonl
 

@@ -14,10 +14,10 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
+from agentrt.cli.common import close_backend, drain_pool, install_pool
 from agentrt.cli.confirm import describe_request
 from agentrt.cli.render import LiveRenderer, render_result, render_tree
 from agentrt.errors import AgentRTError
@@ -67,8 +67,7 @@ class Session:
         self.verbose = verbose
         self.runs: list[Any] = []
         self.loop = loop or asyncio.new_event_loop()
-        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentrt-repl")
-        self.loop.set_default_executor(self.pool)
+        install_pool(self.loop)
         self.prompting = False
         self.task: asyncio.Task[Any] | None = None
         self.agent = make_agent(self._policy(policy))
@@ -135,20 +134,18 @@ class Session:
         return result
 
     def _drain(self) -> None:
-        """Wait for worker threads a cancelled run left behind (a model step in progress)."""
-        old, self.pool = self.pool, ThreadPoolExecutor(max_workers=4,
-                                                       thread_name_prefix="agentrt-repl")
-        self.loop.set_default_executor(self.pool)
+        """Wait for worker threads a cancelled run left behind (a model step in progress), so
+        the model is never used by two threads."""
         with contextlib.suppress(KeyboardInterrupt):
-            old.shutdown(wait=True)
+            drain_pool(install_pool(self.loop))
 
     def close(self) -> None:
         """Release the backend and the loop."""
         with contextlib.suppress(Exception):
-            self.loop.run_until_complete(self.agent.backend.aclose())
+            self.loop.run_until_complete(close_backend(self.agent.backend))
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
         self.loop.close()
-        self.pool.shutdown(wait=False)
 
     # -- commands ------------------------------------------------------------------------------
     def command(self, line: str) -> bool:
