@@ -63,9 +63,15 @@ def compensation_arguments(parameters: Mapping[str, Any], arguments: Any, body: 
     return out
 
 
-def _config(search: str | SearchConfig, k: int | None) -> SearchConfig:
+def resolve_search(search: str | SearchConfig, k: int | None, backend: Any = None) -> SearchConfig:
     if isinstance(search, SearchConfig):
         return search
+    if k is None and search == "dfs" and backend is not None \
+            and not getattr(getattr(backend, "capabilities", None), "native_n", True):
+        # Without native n, k candidates cost k full generations up front. Expand lazily
+        # instead: one candidate per request, the next one only when it failed (the node is
+        # asked again with the feedback, up to the budget's max_candidates_per_node).
+        k = 1
     try:
         return SearchConfig.named(search, k)
     except ValueError as exc:
@@ -76,7 +82,9 @@ class Agent:
     """A tool-using agent: ``await agent.run(query)`` → :class:`RunResult`.
 
     ``search``: ``"dfs"`` (ours), ``"dfsdt"`` or ``"react"`` (baselines), or a
-    :class:`SearchConfig`; ``k`` the candidates per node (default 3 for dfs, 2 for dfsdt).
+    :class:`SearchConfig`; ``k`` the candidates per request (default for dfs: 3 in one
+    request when the backend samples ``n`` natively, else 1 with lazy re-expansion; 2 for
+    dfsdt).
     ``policy``: what happens to unsafe calls — ``"allow"``, ``"deny"`` (the default),
     ``"confirm"`` with a callback, or an executor ``Policy``. ``executor``: inject one (it is
     then shared by every run and not closed); otherwise each run opens its own with
@@ -95,7 +103,7 @@ class Agent:
                  retrieve_k: int = 8, strict_tools: bool = False) -> None:
         self.backend = backend
         self.toolset = toolset
-        self.search = _config(search, k)
+        self.search = resolve_search(search, k, backend)
         self.policy = policy
         self.budget = budget or Budget()
         self.executor = executor

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agentrt.agent import resolve_search
 from agentrt.errors import ConfigError
 from agentrt.search import Budget, RunResult, SearchConfig
 
@@ -115,7 +116,7 @@ async def aevaluate(backend: Any, mode: str | Sequence[str] = "dfs",
     else:
         task_list = list(tasks)
     modes = [mode] if isinstance(mode, str) else list(mode)
-    configs = [SearchConfig.named(m, k) for m in modes]
+    configs = [resolve_search(m, k, backend) for m in modes]
     today = getattr(task_list[0], "today", None) if task_list else None
     instructions = f"Today is {(today or demo.demo_today()).isoformat()}."
     with contextlib.ExitStack() as stack:

@@ -19,10 +19,14 @@ from agentrt.evaluation import evaluate
 from agentrt.search import Budget
 
 
-def pick(per_category: int) -> list[Any]:
+def pick(per_category: int, categories: str = "") -> list[Any]:
     from agentrt_demo.tasks import load_tasks
 
     tasks = load_tasks()
+    if categories:
+        wanted = categories.split(",")
+        tasks = sorted((t for t in tasks if t.category in wanted),
+                       key=lambda t: wanted.index(t.category))
     if per_category <= 0:
         return tasks
     seen: dict[str, int] = defaultdict(int)
@@ -39,13 +43,15 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="embedded")
     p.add_argument("--per-category", type=int, default=1)
+    p.add_argument("--categories", default="", help="comma list; default: all")
     p.add_argument("--modes", default="dfs,dfsdt,react")
     p.add_argument("--max-calls", type=int, default=6)
     p.add_argument("--max-seconds", type=float, default=120.0)
-    p.add_argument("--k", type=int, default=2)
+    p.add_argument("--k", type=int, default=None,
+                   help="candidates per request (default: the Agent's choice for the backend)")
     p.add_argument("--json", default="bench/results/eval.json")
     args = p.parse_args()
-    tasks = pick(args.per_category)
+    tasks = pick(args.per_category, args.categories)
     budget = Budget(max_model_calls=args.max_calls, max_seconds=args.max_seconds)
     from pathlib import Path
 
