@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from agentrt.backends.base import FINISH_TOOL, Backend, Candidate, Sampling
@@ -214,9 +215,19 @@ class Agent:
             messages = build_messages(request, system=self.system,
                                       observation_chars=self.observation_chars)
             return await self.backend.propose(messages, tools=tools, n=request.n,
-                                              sampling=self.sampling, constraint=constraint)
+                                              sampling=self._sampling(request),
+                                              constraint=constraint)
 
         return propose
+
+    def _sampling(self, request: StepRequest) -> Sampling:
+        """The first single-candidate request at a node is greedy (the model's best guess);
+        a node asked again (after a rejection or a failure), or asked for several candidates,
+        is sampled — greedy decoding would only repeat itself there."""
+        sampling = self.sampling or Sampling()
+        if request.n == 1 and not request.feedback:
+            return replace(sampling, temperature=0.0)
+        return sampling
 
     def _facts(self, name: str) -> ToolFacts:
         tool = self.toolset.get(name)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +99,7 @@ class EmbeddedBackend:
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
                  n_threads: int | None = None, n_batch: int = 512,
-                 thought_max_chars: int | None = 120, greedy_first: bool = True,
-                 llama: Any = None,
+                 thought_max_chars: int | None = 120, llama: Any = None,
                  progress: Progress | None = None,
                  llama_kwargs: dict[str, Any] | None = None) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
@@ -110,9 +109,6 @@ class EmbeddedBackend:
         self._settings = {"n_ctx": n_ctx, "n_threads": threads,
                           "n_batch": n_batch, "verbose": False, **(llama_kwargs or {})}
         self.thought_max_chars = thought_max_chars
-        #: the first candidate of each request is decoded greedily (the model's best guess);
-        #: the others are sampled at the requested temperature for diversity
-        self.greedy_first = greedy_first
         self._llama = llama
         self._progress = progress
         self._lock = asyncio.Lock()
@@ -247,10 +243,8 @@ class EmbeddedBackend:
             grammar = await asyncio.to_thread(
                 self._grammar, bound_thought(constraint, self.thought_max_chars))
             for i in range(n):
-                this = (replace(sampling, temperature=0.0)
-                        if i == 0 and self.greedy_first else sampling)
                 text, meta = await asyncio.to_thread(self._complete_sync, prompt, grammar,
-                                                     this, seed + i)
+                                                     sampling, seed + i)
                 cand = parse_text(text, tools=tools, meta=meta)
                 if cand.kind == "unparseable" and meta["finish_reason"] == "length":
                     cand = Candidate(kind="unparseable", thought=cand.thought, raw=cand.raw,
