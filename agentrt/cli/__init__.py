@@ -24,6 +24,8 @@ MODEL_HELP = ("model: embedded (default), embedded:/path/model.gguf, "
 
 def _hint(exc: BaseException) -> str:
     if isinstance(exc, SpecError):
+        if not exc.pointer:
+            return "check the path or URL, and that it is an OpenAPI 3.x or Swagger 2.0 document"
         return "check the document at that pointer; `agentrt tools --check SPEC` lists problems"
     if isinstance(exc, BackendError):
         return "is the model server running and the model name right? try `--model embedded`"
