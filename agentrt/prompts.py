@@ -97,7 +97,20 @@ def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
              "function": {"name": step.tool, "arguments": args}}]})
         messages.append({"role": "tool", "tool_call_id": call_id,
                          "content": _observation_text(step.observation, observation_chars)})
-    notes = feedback_text(request.feedback)
+    notes = "\n".join(n for n in (_progress_note(request), feedback_text(request.feedback)) if n)
     if notes:
         messages.append({"role": "user", "content": notes})
     return messages
+
+
+def _progress_note(request: StepRequest) -> str:
+    """After a call that changed something (a booking, a cancellation) went through, small
+    models tend to repeat it or wander off; remind them that finishing is an option."""
+    if not request.path:
+        return ""
+    last = request.path[-1].observation
+    if getattr(last, "outcome", None) == "ok" and getattr(last, "side_effect", "safe") != "safe":
+        return (f"The {request.path[-1].tool} call succeeded. If the user's request is now "
+                "complete, call finish with give_answer and state the result (references, "
+                "names, dates, prices); otherwise take the next step.")
+    return ""
