@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from agentrt.prompts import build_messages
@@ -15,7 +16,7 @@ class Obs:
     status_code: int = 200
 
     def to_model_text(self, limit: int = 2000) -> str:
-        return '{"outcome": "%s"}' % self.outcome
+        return json.dumps({"outcome": self.outcome})
 
 
 def request(obs: Obs) -> StepRequest:
