@@ -25,3 +25,8 @@ def demo_today(today: date | str | None = None) -> date:
         except ValueError as exc:
             raise ValueError(f"{TODAY_ENV} must be YYYY-MM-DD, got {value!r}") from exc
     return datetime.now(timezone.utc).date()
+
+
+def utc_now_iso() -> str:
+    """The current UTC time, to the second, as ``2026-11-25T10:00:00Z`` (booking stamps)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -11,14 +11,14 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
-from agentrt_demo.clock import demo_today
+from agentrt_demo.clock import demo_today, utc_now_iso
 from agentrt_demo.common import (
     ApiError,
     Reply,
@@ -81,10 +81,6 @@ def _booking_json(conn: sqlite3.Connection, booking: sqlite3.Row, names: dict[st
         "total_price": booking["total_cents"] / 100, "currency": "EUR",
         "created_at": booking["created_at"], "cancelled_at": booking["cancelled_at"],
     }
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class _FlightService:
@@ -198,7 +194,7 @@ class _FlightService:
                         conn.execute(
                             "INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, NULL)",
                             (ref, row["id"], body["offer_id"], cabin, json.dumps(body["passengers"]),
-                             pax, body["contact_email"], unit, unit * pax, _now()))
+                             pax, body["contact_email"], unit, unit * pax, utc_now_iso()))
                         break
                 booking = conn.execute("SELECT * FROM bookings WHERE booking_id = ?", (ref,)).fetchone()
                 return Reply(status=201, body=_booking_json(conn, booking, self.names),
@@ -224,7 +220,7 @@ class _FlightService:
                 conn.execute(f"UPDATE flights SET seats_{letter} = seats_{letter} + ? WHERE id = ?",
                              (row["pax"], row["flight_id"]))
                 conn.execute("UPDATE bookings SET status = 'cancelled', cancelled_at = ?"
-                             " WHERE booking_id = ?", (_now(), row["booking_id"]))
+                             " WHERE booking_id = ?", (utc_now_iso(), row["booking_id"]))
                 row = self._booking(conn, p["booking_id"])
             return Reply(body=_booking_json(conn, row, self.names))
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
-from agentrt_demo.clock import demo_today
+from agentrt_demo.clock import demo_today, utc_now_iso
 from agentrt_demo.common import (
     ApiError,
     Reply,
@@ -57,10 +57,6 @@ def _room_json(room: sqlite3.Row, stay: tuple[date, date] | None, free: bool | N
         out.update(available=bool(free), nights=count, nightly_rate=round(total / count, 2),
                    total_price=float(total))
     return out
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class _HotelService:
@@ -164,7 +160,7 @@ class _HotelService:
                             (ref, room["room_id"], room["hotel_id"], stay[0].isoformat(),
                              stay[1].isoformat(), body["guests"], guest["first_name"],
                              guest["last_name"], guest["email"],
-                             stay_price(room["base_rate"], *stay) * 100, _now()))
+                             stay_price(room["base_rate"], *stay) * 100, utc_now_iso()))
                         break
                 return Reply(status=201, body=self._booking_json(conn, ref),
                              headers={"Location": f"/bookings/{ref}"})
@@ -196,7 +192,7 @@ class _HotelService:
             body = self._booking_json(conn, p["booking_id"])
             if body["status"] == "confirmed":
                 conn.execute("UPDATE bookings SET status = 'cancelled', cancelled_at = ?"
-                             " WHERE booking_id = ?", (_now(), p["booking_id"]))
+                             " WHERE booking_id = ?", (utc_now_iso(), p["booking_id"]))
                 body = self._booking_json(conn, p["booking_id"])
             return Reply(body=body)
 
