@@ -142,3 +142,24 @@ def reset_db(state_dir: Path | str, service: str, today: date) -> Path:
     if not (path.exists() and _fast_reset(path, template, today)):
         _copy_into(template, path)
     return path
+
+
+class ServiceState:
+    """What both services' handlers share: the database file and the demo clock."""
+
+    def __init__(self, path: Path, today: date | None) -> None:
+        self.path = path
+        self._today = today
+
+    def today(self) -> date:
+        from agentrt_demo.clock import demo_today
+
+        return self._today or demo_today()
+
+    @contextlib.contextmanager
+    def db(self) -> Iterator[sqlite3.Connection]:
+        conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from agentrt_demo.common import (
     http_exception_handler,
     new_reference,
 )
-from agentrt_demo.db import connect, ensure_db, write_tx
+from agentrt_demo.db import ServiceState, ensure_db, write_tx
 from agentrt_demo.idempotency import replay_or_run
 from agentrt_demo.keys import DEMO_API_KEY
 from agentrt_demo.seed import CABIN_LETTERS
@@ -83,25 +82,13 @@ def _booking_json(conn: sqlite3.Connection, booking: sqlite3.Row, names: dict[st
     }
 
 
-class _FlightService:
+class _FlightService(ServiceState):
     """The operations; each method is a sync handler run in Starlette's thread pool."""
 
     def __init__(self, path: Path, today: date | None) -> None:
-        self.path = path
-        self._today = today
+        super().__init__(path, today)
         with self.db() as conn:
             self.names = {r["code"]: r["name"] for r in conn.execute("SELECT * FROM airlines")}
-
-    def today(self) -> date:
-        return self._today or demo_today()
-
-    @contextlib.contextmanager
-    def db(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
 
     def list_airports(self, p: dict[str, Any], _body: Any) -> Reply:
         sql, args = "SELECT code, name, city, country FROM airports WHERE 1=1", []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from agentrt_demo.common import (
     http_exception_handler,
     new_reference,
 )
-from agentrt_demo.db import connect, ensure_db, write_tx
+from agentrt_demo.db import ServiceState, ensure_db, write_tx
 from agentrt_demo.idempotency import replay_or_run
 from agentrt_demo.keys import DEMO_API_KEY
 from agentrt_demo.seed_hotels import nights, stay_price
@@ -59,23 +58,8 @@ def _room_json(room: sqlite3.Row, stay: tuple[date, date] | None, free: bool | N
     return out
 
 
-class _HotelService:
+class _HotelService(ServiceState):
     """The operations; each method is a sync handler run in Starlette's thread pool."""
-
-    def __init__(self, path: Path, today: date | None) -> None:
-        self.path = path
-        self._today = today
-
-    def today(self) -> date:
-        return self._today or demo_today()
-
-    @contextlib.contextmanager
-    def db(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
 
     def _stay(self, check_in: str, check_out: str, where: str) -> tuple[date, date]:
         start, end = date.fromisoformat(check_in), date.fromisoformat(check_out)
