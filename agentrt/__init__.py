@@ -19,7 +19,7 @@ from agentrt.errors import (
 )
 from agentrt.executor import Credentials, Executor, Observation, Policy, RetryPolicy
 from agentrt.search import Budget, RunResult, SearchConfig, SearchEvent
-from agentrt.spec import Spec, load_spec
+from agentrt.openapi import Spec, load_spec
 from agentrt.toolset import Tool, Toolset
 from agentrt.validation import Violation
 

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from agentrt.errors import ConfigError, SpecError
-from agentrt.spec import load_spec
+from agentrt.openapi import load_spec
 from agentrt.toolset import Toolset
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentrt.errors import ConfigError
-from agentrt.spec import Spec, load_spec
+from agentrt.openapi import Spec, load_spec
 from agentrt.toolset.build import build_tool, tool_name
 from agentrt.toolset.render import call_schema, openai_tool
 from agentrt.toolset.retrieval import ToolIndex

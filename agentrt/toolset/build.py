@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from agentrt.errors import SpecError
-from agentrt.spec import Operation, Spec
+from agentrt.openapi import Operation, Spec
 from agentrt.toolset.tool import (
     COMPENSATION_EXTENSION,
     SIDE_EFFECT_EXTENSION,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentrt.errors import SpecError
-from agentrt.spec.model import HTTP_METHODS, Operation, Parameter, RequestBody
-from agentrt.spec.schema import SchemaCompiler, SchemaScope, escape_pointer_token
+from agentrt.openapi.model import HTTP_METHODS, Operation, Parameter, RequestBody
+from agentrt.openapi.schema import SchemaCompiler, SchemaScope, escape_pointer_token
 
 _V2_SCHEMA_KEYS = ("type", "format", "items", "enum", "default", "minimum", "maximum",
                    "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",

@@ -17,7 +17,7 @@ from openapi_spec_validator import (
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from agentrt.errors import SpecError
-from agentrt.spec.schema import escape_pointer_token
+from agentrt.openapi.schema import escape_pointer_token
 
 
 class ValidatorCrash(SpecError):

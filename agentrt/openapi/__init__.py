@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 
 from agentrt.errors import SpecError
-from agentrt.spec.checks import ValidatorCrash, detect_version, validate_document
-from agentrt.spec.model import Operation, Parameter, RequestBody, Spec, SpecWarning
-from agentrt.spec.operations import OperationBuilder
-from agentrt.spec.schema import SchemaCompiler
-from agentrt.spec.source import read_source, retrieve_uri
+from agentrt.openapi.checks import ValidatorCrash, detect_version, validate_document
+from agentrt.openapi.model import Operation, Parameter, RequestBody, Spec, SpecWarning
+from agentrt.openapi.operations import OperationBuilder
+from agentrt.openapi.schema import SchemaCompiler
+from agentrt.openapi.source import read_source, retrieve_uri
 
 __all__ = ["Operation", "Parameter", "RequestBody", "Spec", "SpecWarning", "load_spec"]
 
