@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from agentrt.protocol import FAILING, NOT_SENT, Outcome, SideEffect
 from agentrt.validation import Violation
-
-Outcome = Literal[
-    "ok",               # 2xx and the body matches the spec's response schema
-    "client_error",     # 4xx (body kept: it usually says what was wrong)
-    "server_error",     # 5xx after retries
-    "timeout",          # no answer in time, after retries (request not known to be sent, or safe)
-    "transport_error",  # connect refused, DNS, TLS … after retries
-    "response_invalid", # 2xx whose body does not match the spec's response schema
-    "lost",             # an unsafe request went out and its answer was lost: it may have happened
-    "denied",           # the run's policy refused the call (or the person said no)
-    "rejected",         # never sent: invalid arguments, unknown tool, or a foreign origin
-]
-
-#: Outcomes after which the call may be assumed to have had no effect on the server.
-NOT_SENT: frozenset[str] = frozenset({"denied", "rejected"})
-#: Outcomes that count as a failing branch in the search.
-FAILING: frozenset[str] = frozenset(
-    {"client_error", "server_error", "timeout", "transport_error", "response_invalid", "lost",
-     "denied", "rejected"}
-)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
@@ -49,7 +29,7 @@ class Observation:
     #: the request URL with credentials removed
     url: str = ""
     idempotency_key: str | None = None
-    side_effect: str = "safe"
+    side_effect: SideEffect = "safe"
 
     @property
     def ok(self) -> bool:

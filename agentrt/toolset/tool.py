@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SideEffect = Literal["safe", "idempotent", "unsafe"]
+from agentrt.protocol import SideEffect
+
 Location = Literal["path", "query", "header", "cookie", "body"]
 
 #: The `x-` extension that overrides an operation's side-effect class.
