@@ -14,28 +14,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentrt.backends.base import FINISH_TOOL, Backend, Candidate, Sampling
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentrt.backends.base import Backend, Sampling
 from agentrt.errors import ConfigError
 from agentrt.prompts import build_messages, system_prompt
+from agentrt.protocol import (
+    FINISH_TOOL,
+    Candidate,
+    EventKind,
+    PolicyMode,
+    SearchEvent,
+    maybe_await,
+)
 from agentrt.search import (
     Budget,
     Hooks,
+    Mode,
     RunResult,
     SearchConfig,
-    SearchEvent,
     StepRequest,
     ToolFacts,
     run_search,
 )
-from agentrt.search.steps import AnswerCheck
+from agentrt.search.steps import AnswerCheck, Compensate
 from agentrt.trace import log_event, scrub_result
 
-__all__ = ["Agent", "compensation_arguments"]
+if TYPE_CHECKING:
+    from agentrt.executor import Executor
+    from agentrt.executor.auth import Credentials, Secret
+    from agentrt.executor.observation import Observation
+    from agentrt.executor.policy import ConfirmCallback, Policy
+    from agentrt.toolset import Tool, Toolset
+
+__all__ = ["Agent", "AgentConfig", "CallExecutor", "compensation_arguments"]
 
 EventCallback = Callable[[SearchEvent], Any]
 #: id-like argument names a compensation may take, and the response keys that can fill them
@@ -64,7 +82,9 @@ def compensation_arguments(parameters: Mapping[str, Any], arguments: Any, body: 
     return out
 
 
-def resolve_search(search: str | SearchConfig, k: int | None, backend: Any = None) -> SearchConfig:
+def resolve_search(search: Mode | SearchConfig, k: int | None, backend: Backend | None = None
+                   ) -> SearchConfig:
+    """The search configuration for ``search`` (a preset name or a config) and ``k``."""
     if isinstance(search, SearchConfig):
         return search
     if k is None and search == "dfs" and backend is not None \
@@ -79,48 +99,125 @@ def resolve_search(search: str | SearchConfig, k: int | None, backend: Any = Non
         raise ConfigError(str(exc)) from None
 
 
+class AgentConfig(BaseModel):
+    """The settings of an agent's runs — data, so they load from a file
+    (:meth:`from_file`) and round-trip to JSON; the objects an agent works with (backend,
+    toolset, executor, credentials, callbacks) are passed to :class:`Agent` itself.
+
+    ``search``: ``"dfs"`` (ours), ``"dfsdt"`` or ``"react"`` (baselines), or a
+    :class:`SearchConfig`; ``k`` the candidates per request (``None``: for dfs 3 in one request
+    when the backend samples ``n`` natively, else 1 with lazy re-expansion; 2 for dfsdt).
+    ``policy``: what happens to unsafe calls (``"deny"`` unless set). ``instructions`` are
+    appended to the system prompt (e.g. today's date). Toolsets larger than ``max_tools`` offer
+    the model the ``retrieve_k`` tools most relevant to the query. ``base_urls``: where the
+    APIs live when not at their spec's ``servers`` (one URL, or service name → URL).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    search: Mode | SearchConfig = "dfs"
+    k: int | None = Field(default=None, ge=1, le=16)
+    budget: Budget = Field(default_factory=Budget)
+    policy: PolicyMode = "deny"
+    sampling: Sampling | None = None
+    instructions: str = ""
+    #: the characters of an observation shown to the model
+    observation_chars: int = Field(default=1200, ge=100)
+    max_tools: int = Field(default=16, ge=1)
+    retrieve_k: int = Field(default=8, ge=1)
+    #: offer tools with ``"strict": true`` (vLLM enforces their arguments by grammar)
+    strict_tools: bool = False
+    base_urls: str | dict[str, str] | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> AgentConfig:
+        """Load a JSON file (``.json``) or a YAML file (any other suffix)."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read agent config {path}: {exc.strerror}") from None
+        if path.suffix.lower() == ".json":
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"agent config {path} is not valid JSON: {exc}") from None
+        else:
+            import yaml  # a dependency (the spec loader reads YAML), imported when used
+
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"agent config {path} is not valid YAML: {exc}") from None
+        if data is not None and not isinstance(data, Mapping):
+            raise ConfigError(f"agent config {path} must be a mapping of settings")
+        return cls.load(data, source=str(path))
+
+    @classmethod
+    def load(cls, data: Any, *, source: str = "agent config") -> AgentConfig:
+        """Validate ``data`` (a mapping), raising :class:`ConfigError` with every problem."""
+        try:
+            return cls.model_validate(data if data is not None else {})
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+                                 for e in exc.errors())
+            raise ConfigError(f"{source}: {problems}") from None
+
+
+class CallExecutor(Protocol):
+    """What a run needs of an executor: ``await execute(name, arguments) -> Observation``."""
+
+    async def execute(self, name: str, arguments: Any) -> Observation: ...
+
+
 class Agent:
     """A tool-using agent: ``await agent.run(query)`` → :class:`RunResult`.
 
-    ``search``: ``"dfs"`` (ours), ``"dfsdt"`` or ``"react"`` (baselines), or a
-    :class:`SearchConfig`; ``k`` the candidates per request (default for dfs: 3 in one
-    request when the backend samples ``n`` natively, else 1 with lazy re-expansion; 2 for
-    dfsdt).
-    ``policy``: what happens to unsafe calls — ``"allow"``, ``"deny"`` (the default),
-    ``"confirm"`` with a callback, or an executor ``Policy``. ``executor``: inject one (it is
-    then shared by every run and not closed); otherwise each run opens its own with
-    ``credentials`` and ``base_urls``. ``answer_check(answer, result) -> None | reason``
-    may refuse an answer (the search goes on). ``on_event`` sees the search live.
-    ``instructions`` are appended to the system prompt (e.g. today's date). Toolsets larger
-    than ``max_tools`` offer the model the ``retrieve_k`` tools most relevant to the query.
+    ``config`` holds the run settings (:class:`AgentConfig`); its fields may also be given as
+    keywords (``Agent(backend, toolset, search="react", budget=Budget(max_depth=12))``), which
+    override the config's. ``policy``: ``"allow"``, ``"deny"``, ``"confirm"``, a confirmation
+    callback, or an executor ``Policy``. ``executor``: inject one (it is then shared by every
+    run and not closed); otherwise each run opens its own with ``credentials`` and the config's
+    ``base_urls``. ``answer_check(answer, result) -> None | reason`` may refuse an answer (the
+    search goes on). ``on_event`` sees the search live.
     """
 
-    def __init__(self, backend: Backend, toolset: Any, *, search: str | SearchConfig = "dfs",
-                 policy: Any = None, budget: Budget | None = None, executor: Any = None,
-                 credentials: Any = None, base_urls: str | Mapping[str, str] | None = None,
-                 answer_check: AnswerCheck | None = None, k: int | None = None,
-                 sampling: Sampling | None = None, on_event: EventCallback | None = None,
-                 instructions: str = "", observation_chars: int = 1200, max_tools: int = 16,
-                 retrieve_k: int = 8, strict_tools: bool = False) -> None:
+    def __init__(self, backend: Backend, toolset: Toolset, config: AgentConfig | None = None,
+                 *, policy: PolicyMode | Policy | ConfirmCallback | None = None,
+                 executor: CallExecutor | None = None,
+                 credentials: Credentials | Mapping[str, Secret] | None = None,
+                 answer_check: AnswerCheck | None = None, on_event: EventCallback | None = None,
+                 **settings: Any) -> None:
+        config = config or AgentConfig()
+        # a keyword given as None means "not given" (callers pass optional CLI values through)
+        settings = {key: value for key, value in settings.items() if value is not None}
+        if isinstance(policy, str):
+            settings["policy"] = policy
+        if settings:
+            config = AgentConfig.load({**config.model_dump(exclude_unset=True), **settings},
+                                      source="Agent settings")
+        self.config = config
         self.backend = backend
         self.toolset = toolset
-        self.search = resolve_search(search, k, backend)
-        self.policy = policy
-        self.budget = budget or Budget()
+        #: the resolved search configuration (the preset, with ``k`` from the backend)
+        self.search = resolve_search(config.search, config.k, backend)
+        #: the policy for runs that do not name one: an object given here, else the config's
+        self.policy: PolicyMode | Policy | ConfirmCallback = \
+            config.policy if policy is None or isinstance(policy, str) else policy
         self.executor = executor
         self.credentials = credentials
-        self.base_urls = base_urls
         self.answer_check = answer_check
-        self.sampling = sampling
         self.on_event = on_event
-        self.system = system_prompt(instructions)
-        self.observation_chars = observation_chars
-        self.max_tools = max_tools
-        self.retrieve_k = retrieve_k
-        self.strict_tools = strict_tools
+        self.system = system_prompt(config.instructions)
+
+    @property
+    def budget(self) -> Budget:
+        return self.config.budget
 
     # -- running ------------------------------------------------------------------------------
-    async def run(self, query: str, *, policy: Any = None, budget: Budget | None = None,
+    async def run(self, query: str, *,
+                  policy: PolicyMode | Policy | ConfirmCallback | None = None,
+                  budget: Budget | None = None,
                   on_event: EventCallback | None = None) -> RunResult:
         """Answer ``query``; ``policy``/``budget``/``on_event`` override the agent's for this run.
 
@@ -165,10 +262,10 @@ class Agent:
         task.add_done_callback(lambda _t: queue.put_nowait(None))
         try:
             while (event := await queue.get()) is not None:
-                if event.kind != "run_finished":
+                if event.kind is not EventKind.RUN_FINISHED:
                     yield event
             result = await task
-            yield SearchEvent(kind="run_finished", node=0,
+            yield SearchEvent(kind=EventKind.RUN_FINISHED, node=0,
                               data={"status": result.status, "result": result})
         finally:
             if not task.done():
@@ -178,14 +275,15 @@ class Agent:
 
     # -- the hooks ----------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _executor(self, policy: Any) -> AsyncIterator[Any]:
+    async def _executor(self, policy: PolicyMode | Policy | ConfirmCallback
+                        ) -> AsyncIterator[CallExecutor]:
         if self.executor is not None:
             yield self.executor
             return
         from agentrt.executor import Executor  # the network stage, imported when used
 
-        executor = Executor(self.toolset, credentials=self.credentials, policy=policy,
-                            base_urls=self.base_urls)
+        executor: Executor = Executor(self.toolset, credentials=self.credentials, policy=policy,
+                                      base_urls=self.config.base_urls)
         try:
             yield executor
         finally:
@@ -193,18 +291,19 @@ class Agent:
 
     def _offered_names(self, query: str) -> list[str]:
         names = [t.name for t in self.toolset.tools]
-        if len(names) <= self.max_tools:
+        if len(names) <= self.config.max_tools:
             return names
-        return [t.name for t in self.toolset.retrieve(query, k=self.retrieve_k)]
+        return [t.name for t in self.toolset.retrieve(query, k=self.config.retrieve_k)]
 
-    def _proposer(self, offered: Sequence[str]) -> Callable[[StepRequest], Any]:
+    def _proposer(self, offered: Sequence[str]
+                  ) -> Callable[[StepRequest], Awaitable[list[Candidate]]]:
         cache: dict[tuple[str, ...], tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         grammar = bool(getattr(self.backend.capabilities, "grammar", False))
 
         def tools_for(used: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
             names = tuple(dict.fromkeys([*offered, *(u for u in used if u in self.toolset)]))
             if names not in cache:
-                tools = [*self.toolset.to_openai(strict=self.strict_tools, names=names),
+                tools = [*self.toolset.to_openai(strict=self.config.strict_tools, names=names),
                          FINISH_TOOL]
                 constraint = self.toolset.call_schema(names) if grammar else None
                 cache[names] = (tools, constraint)
@@ -213,7 +312,7 @@ class Agent:
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
             messages = build_messages(request, system=self.system,
-                                      observation_chars=self.observation_chars)
+                                      observation_chars=self.config.observation_chars)
             return await self.backend.propose(messages, tools=tools, n=request.n,
                                               sampling=self._sampling(request),
                                               constraint=constraint)
@@ -224,7 +323,7 @@ class Agent:
         """The first single-candidate request at a node is greedy (the model's best guess);
         a node asked again (after a rejection or a failure), or asked for several candidates,
         is sampled — greedy decoding would only repeat itself there."""
-        sampling = self.sampling or Sampling()
+        sampling = self.config.sampling or Sampling()
         if request.n == 1 and not request.feedback:
             return replace(sampling, temperature=0.0)
         return sampling
@@ -235,14 +334,15 @@ class Agent:
             return ToolFacts()
         return ToolFacts(side_effect=tool.side_effect, compensation=tool.compensation)
 
-    def _find(self, name: str) -> Any:
+    def _find(self, name: str) -> Tool | None:
         tool = self.toolset.get(name)
         if tool is not None:
             return tool
         return next((t for t in self.toolset.tools if t.operation_id == name), None)
 
-    def _compensator(self, executor: Any) -> Callable[[str, Any, Any], Any]:
-        async def compensate(tool_name: str, arguments: Any, observation: Any) -> Any:
+    def _compensator(self, executor: CallExecutor) -> Compensate:
+        async def compensate(tool_name: str, arguments: Any, observation: Any
+                             ) -> tuple[str, Any, Any] | None:
             tool = self.toolset.get(tool_name)
             undo = self._find(tool.compensation) if tool and tool.compensation else None
             if undo is None:
@@ -260,8 +360,6 @@ class Agent:
         async def emit(event: SearchEvent) -> None:
             log_event(event)
             for sink in sinks:
-                res = sink(event)
-                if inspect.isawaitable(res):
-                    await res
+                await maybe_await(sink(event))
 
         return emit

@@ -38,6 +38,7 @@ __all__ = [
     "NodeKind",
     "NodeResult",
     "Outcome",
+    "PolicyMode",
     "ReturnType",
     "RunStatus",
     "SearchEvent",
@@ -129,6 +130,9 @@ class Candidate:
 SideEffect = Literal["safe", "idempotent", "unsafe"]
 """A tool's side-effect class: GET/HEAD ``safe``, PUT/DELETE ``idempotent``, POST/PATCH
 ``unsafe`` (overridable per operation with ``x-agentrt-side-effect``)."""
+
+PolicyMode = Literal["allow", "deny", "confirm"]
+"""What a run's policy does with a non-safe call: let it out, refuse it, or ask first."""
 
 SideEffectState = Literal["committed", "lost", "compensated", "compensation_failed"]
 """What became of an unsafe call that (may have) happened: ``committed`` (it did), ``lost``

@@ -8,7 +8,6 @@ backend = ScriptedBackend([call("searchFlights", origin="LHR"), answer("Booked: 
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.errors import BackendError
+from agentrt.protocol import maybe_await
 from agentrt.servers import serve_in_thread
 
 __all__ = [
@@ -122,9 +122,7 @@ class ScriptedBackend:
                 isinstance(step, type) and issubclass(step, BaseException)):
             raise step
         if callable(step) and not isinstance(step, Candidate):
-            step = step(list(messages), list(tools), n)
-            if inspect.isawaitable(step):
-                step = await step
+            step = await maybe_await(step(list(messages), list(tools), n))
         cands = [step] if isinstance(step, Candidate) else list(step)
         for cand in cands:
             if not isinstance(cand, Candidate):

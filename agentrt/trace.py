@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentrt._log import get_logger
+from agentrt.prompts import call_message, finish_message, path_messages
+from agentrt.protocol import EventKind, SearchEvent
 from agentrt.search.result import RunResult
-from agentrt.search.steps import SearchEvent
+from agentrt.search.steps import Step
+from agentrt.search.tree import Node
 
 __all__ = [
     "export_finetune",
@@ -38,15 +41,15 @@ __all__ = [
 ]
 
 _log = get_logger("agentrt.search")
-_INFO = frozenset({"run_started", "answer", "side_effect", "compensated", "budget_exhausted",
-                   "run_finished"})
+_INFO = frozenset({EventKind.RUN_STARTED, EventKind.ANSWER, EventKind.SIDE_EFFECT,
+                   EventKind.COMPENSATED, EventKind.BUDGET_EXHAUSTED, EventKind.RUN_FINISHED})
 
 
 def log_event(event: SearchEvent) -> None:
     """One structlog event per search step (``search.<kind>``); run-level ones at info."""
     data = {k: v for k, v in event.data.items() if k not in ("stats", "result")}
     method = _log.info if event.kind in _INFO else _log.debug
-    method(f"search.{event.kind}", node=event.node, **scrub(data))
+    method(f"search.{event.kind.value}", node=event.node, **scrub(data))
 
 
 def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
@@ -100,66 +103,32 @@ def read_jsonl(source: str | Path) -> list[RunResult]:
 
 
 # -- fine-tuning data ---------------------------------------------------------------------------
-def _nodes(tree: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    stack = [dict(tree)]
-    while stack:
-        node = stack.pop()
-        out[int(node["id"])] = node
-        stack.extend(node.get("children") or ())
-    return out
-
-
-def _observation_text(obs: Mapping[str, Any], limit: int) -> str:
-    """The text the model was shown for an observation (as ``Observation.to_model_text``)."""
-    head: dict[str, Any] = {"outcome": obs.get("outcome")}
-    for src, dst in (("status_code", "status"), ("message", "message")):
-        if obs.get(src) not in (None, ""):
-            head[dst] = obs[src]
-    if obs.get("violations"):
-        head["violations"] = [v.get("message", v) if isinstance(v, Mapping) else v
-                              for v in obs["violations"]]
-    if obs.get("body") is not None:
-        head["body"] = obs["body"]
-    if obs.get("truncated"):
-        head["note"] = "response body was trimmed"
-    text = json.dumps(head, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 20] + " …[trimmed]"
-
-
-def _step_message(node: Mapping[str, Any]) -> dict[str, Any]:
+def _step_message(node: Node) -> dict[str, Any]:
     """The assistant turn that proposed ``node`` (a tool call, or a finish call)."""
-    if node.get("kind") == "call":
-        name, args = node.get("tool"), node.get("arguments")
-    elif node.get("kind") == "answer":
-        name, args = "finish", {"return_type": "give_answer", "final_answer": node.get("answer")}
-    elif node.get("kind") == "give_up":
-        name, args = "finish", {"return_type": "give_up_and_restart"}
-    else:
-        return {"role": "assistant", "content": node.get("raw") or ""}
-    text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False, default=str)
-    return {"role": "assistant", "content": node.get("thought") or None, "tool_calls": [
-        {"id": f"call_{node['id']}", "type": "function",
-         "function": {"name": name, "arguments": text}}]}
+    if node.kind == "call":
+        return call_message(node.id, node.thought, node.tool or "", node.arguments)
+    if node.kind == "answer":
+        return finish_message(node.id, node.thought, node.answer or "")
+    if node.kind == "give_up":
+        return finish_message(node.id, node.thought, None)
+    return {"role": "assistant", "content": node.raw}
 
 
-def _prefix(result: RunResult, nodes: Mapping[int, Mapping[str, Any]], upto: int,
+def _prefix(result: RunResult, nodes: Mapping[int, Node], upto: int,
             observation_chars: int) -> list[dict[str, Any]]:
-    """system + user + the executed steps from the root down to node ``upto`` (included)."""
-    chain: list[Mapping[str, Any]] = []
+    """system + user + the executed steps from the root down to node ``upto`` (included), built
+    by the prompt's own :func:`~agentrt.prompts.path_messages`."""
+    chain: list[Step] = []
     cur: int | None = upto
     while cur is not None and cur in nodes:
-        if nodes[cur].get("kind") == "call":
-            chain.append(nodes[cur])
-        cur = nodes[cur].get("parent")
-    messages: list[dict[str, Any]] = [{"role": "system", "content": result.system},
-                                      {"role": "user", "content": result.query}]
-    for node in reversed(chain):
-        messages.append(_step_message(node))
-        messages.append({"role": "tool", "tool_call_id": f"call_{node['id']}",
-                         "content": _observation_text(node.get("observation") or {},
-                                                      observation_chars)})
-    return messages
+        node = nodes[cur]
+        if node.kind == "call" and node.observation is not None:
+            chain.append(Step(node=node.id, thought=node.thought, tool=node.tool or "",
+                              arguments=node.arguments, observation=node.observation))
+        cur = node.parent
+    return [{"role": "system", "content": result.system},
+            {"role": "user", "content": result.query},
+            *path_messages(chain[::-1], observation_chars=observation_chars)]
 
 
 def finetune_records(result: RunResult, *, observation_chars: int = 1200
@@ -167,11 +136,11 @@ def finetune_records(result: RunResult, *, observation_chars: int = 1200
     """The solved run's path as one OpenAI chat transcript (``[]`` for an unsolved run)."""
     if result.status != "solved" or not result.path:
         return []
-    nodes = _nodes(result.tree)
+    nodes = result.tree.index()
     last = nodes.get(result.path[-1])
-    if last is None or last.get("kind") != "answer":
+    if last is None or last.kind != "answer" or last.parent is None:
         return []
-    messages = _prefix(result, nodes, int(last["parent"]), observation_chars)
+    messages = _prefix(result, nodes, last.parent, observation_chars)
     messages.append(_step_message(last))
     return [{"messages": messages, "tools": result.tools}]
 
@@ -180,25 +149,23 @@ def negative_records(result: RunResult, *, observation_chars: int = 1200
                      ) -> list[dict[str, Any]]:
     """Every rejected candidate of the run: its context, the rejected step, why, and (when its
     parent is on the solved path) the step chosen there instead."""
-    nodes = _nodes(result.tree)
+    nodes = result.tree.index()
     on_path = set(result.path) if result.status == "solved" else set()
     out: list[dict[str, Any]] = []
-    for node in sorted(nodes.values(), key=lambda n: int(n["id"])):
-        status = str(node.get("status", ""))
-        if not status.startswith("rejected_"):
+    for node in sorted(nodes.values(), key=lambda n: n.id):
+        if not node.status.startswith("rejected_") or node.parent is None:
             continue
-        parent = int(node["parent"])
         record: dict[str, Any] = {
-            "messages": _prefix(result, nodes, parent, observation_chars),
+            "messages": _prefix(result, nodes, node.parent, observation_chars),
             "tools": result.tools,
             "rejected": _step_message(node),
-            "status": status,
-            "violations": node.get("violations") or [],
+            "status": node.status,
+            "violations": [v.model_dump(mode="json") for v in node.violations],
         }
-        if node.get("reason"):
-            record["reason"] = node["reason"]
-        chosen = next((c for c in nodes[parent].get("children") or ()
-                       if c["id"] in on_path), None) if parent in nodes else None
+        if node.reason:
+            record["reason"] = node.reason
+        parent = nodes.get(node.parent)
+        chosen = next((c for c in parent.children if c.id in on_path), None) if parent else None
         if chosen is not None:
             record["chosen"] = _step_message(chosen)
         out.append(record)

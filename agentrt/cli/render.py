@@ -3,7 +3,9 @@ and why, calls and their outcomes, back-ups, the answer), the finished tree, and
 
 Used by ``agentrt demo``, ``agentrt run`` and the REPL. The search's events carry node ids;
 the depth of each line is reconstructed from their order (a call belongs to the node expanded
-or backed up to last) unless the event says its ``parent``.
+or backed up to last) unless the event says its ``parent``. Events are dispatched on their
+typed kind (:class:`~agentrt.protocol.EventKind`): every kind has a handler or is listed as
+shown by none, and a test keeps that complete.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TextIO
 
+from agentrt.protocol import EventKind, SearchEvent
+from agentrt.search.result import RunResult
+from agentrt.search.tree import Node
 from agentrt.trace import scrub
 
 __all__ = ["LiveRenderer", "format_call", "render_result", "render_tree"]
@@ -67,34 +72,34 @@ class LiveRenderer:
         self.width = width
         self.depth: dict[int, int] = {0: 0}
         self.current = 0
-        self.pending: list[Any] = []
-        self.effects: dict[int, Any] = {}
+        self.pending: list[SearchEvent] = []
+        self.effects: dict[int, SearchEvent] = {}
 
     def _line(self, depth: int, text: str) -> None:
         self.out.write("  " * max(depth, 0) + "  " + text + "\n")
         self.out.flush()
 
-    def _parent(self, event: Any) -> int:
+    def _parent(self, event: SearchEvent) -> int:
         parent = event.data.get("parent")
         return int(parent) if isinstance(parent, int) else self.current
 
-    def __call__(self, event: Any) -> None:
-        handler = getattr(self, f"_on_{event.kind}", None)
-        if handler is not None:
-            handler(event)
+    def __call__(self, event: SearchEvent) -> None:
+        if event.kind in self.IGNORED:
+            return
+        self.HANDLERS[event.kind](self, event)
 
     # -- one method per event kind ------------------------------------------------------------
-    def _on_run_started(self, event: Any) -> None:
+    def _on_run_started(self, event: SearchEvent) -> None:
         self.depth, self.current, self.pending = {0: 0}, 0, []
         s = self.style
         self.out.write(s.paint(f"search ({event.data.get('mode', 'dfs')}): ", "1")
                        + _short(str(event.data.get("query", "")), 4 * self.width) + "\n")
         self.out.flush()
 
-    def _on_candidate_rejected(self, event: Any) -> None:
+    def _on_candidate_rejected(self, event: SearchEvent) -> None:
         self.pending.append(event)  # shown under its parent when ``expanded`` names it
 
-    def _on_expanded(self, event: Any) -> None:
+    def _on_expanded(self, event: SearchEvent) -> None:
         self.current = event.node
         d = self.depth.get(event.node, 0)
         if self.verbose:
@@ -114,7 +119,7 @@ class LiveRenderer:
             self._line(d, s.paint(text + (f"  ×{count}" if count > 1 else ""), "33"))
         self.pending = []
 
-    def _on_call_executed(self, event: Any) -> None:
+    def _on_call_executed(self, event: SearchEvent) -> None:
         parent = self._parent(event)
         d = self.depth.get(parent, 0)
         self.depth[event.node] = d + 1
@@ -131,85 +136,95 @@ class LiveRenderer:
             self._line(d + 1, s.paint(f"{s.fx} {effect.data.get('state')}: the change is made "
                                       f"({effect.data.get('tool')})", "35"))
 
-    def _on_side_effect(self, event: Any) -> None:
+    def _on_side_effect(self, event: SearchEvent) -> None:
         self.effects[event.node] = event  # shown under its call (the event comes first)
 
-    def _on_backtracked(self, event: Any) -> None:
+    def _on_backtracked(self, event: SearchEvent) -> None:
         self.current = event.node
         s = self.style
         self._line(self.depth.get(event.node, 0),
                    s.paint(f"{s.back} back up: {event.data.get('why', '')}", "2"))
 
-    def _on_compensated(self, event: Any) -> None:
+    def _on_compensated(self, event: SearchEvent) -> None:
         s = self.style
         self._line(self.depth.get(event.node, 0),
                    s.paint(f"{s.back} undone with {event.data.get('tool')}: "
                            f"{event.data.get('outcome')}", "35"))
 
-    def _on_answer_rejected(self, event: Any) -> None:
+    def _on_answer_rejected(self, event: SearchEvent) -> None:
         s = self.style
         self._line(self.depth.get(self.current, 0),
                    s.paint(f"{s.bad} answer refused: {event.data.get('reason', '')}", "33"))
 
-    def _on_answer(self, event: Any) -> None:
+    def _on_answer(self, event: SearchEvent) -> None:
         s = self.style
         self._line(self.depth.get(self.current, 0),
                    s.paint(f"{s.ok} answer: {_short(str(event.data.get('answer', '')), 200)}",
                            "1;32"))
 
-    def _on_budget_exhausted(self, event: Any) -> None:
+    def _on_budget_exhausted(self, event: SearchEvent) -> None:
         self._line(0, self.style.paint(f"! budget exhausted: {event.data.get('limit')}", "31"))
+
+    #: the handler of each event kind
+    HANDLERS: ClassVar[dict[EventKind, Callable[[LiveRenderer, SearchEvent], None]]] = {
+        EventKind.RUN_STARTED: _on_run_started,
+        EventKind.CANDIDATE_REJECTED: _on_candidate_rejected,
+        EventKind.EXPANDED: _on_expanded,
+        EventKind.CALL_EXECUTED: _on_call_executed,
+        EventKind.SIDE_EFFECT: _on_side_effect,
+        EventKind.BACKTRACKED: _on_backtracked,
+        EventKind.COMPENSATED: _on_compensated,
+        EventKind.ANSWER_REJECTED: _on_answer_rejected,
+        EventKind.ANSWER: _on_answer,
+        EventKind.BUDGET_EXHAUSTED: _on_budget_exhausted,
+    }
+    #: kinds with no line of their own (the end of a run is shown by ``render_result``)
+    IGNORED: ClassVar[frozenset[EventKind]] = frozenset({EventKind.RUN_FINISHED})
 
 
 # -- after the run ------------------------------------------------------------------------------
-def _node_text(node: Mapping[str, Any], s: _Style) -> str:
-    nid = f"#{node.get('id')}"
-    kind = node.get("kind")
-    status = str(node.get("status", ""))
-    if kind == "root":
+def _node_text(node: Node, s: _Style) -> str:
+    nid = f"#{node.id}"
+    if node.kind == "root":
         return f"{nid} request"
-    if kind == "answer":
-        mark = s.bad if status.startswith("rejected") else s.ok
-        text = f"{nid} {mark} answer: {_short(str(node.get('answer', '')), 90)}"
-        return text + (f"  (refused: {node['reason']})" if node.get("reason") else "")
-    if kind == "give_up":
+    if node.kind == "answer":
+        mark = s.bad if node.status.startswith("rejected") else s.ok
+        text = f"{nid} {mark} answer: {_short(node.answer or '', 90)}"
+        return text + (f"  (refused: {node.reason})" if node.reason else "")
+    if node.kind == "give_up":
         return f"{nid} give up and restart"
-    if kind == "unparseable":
-        return f"{nid} {s.bad} unreadable reply: {_short(str(node.get('raw', '')), 60)}"
-    call = format_call(node.get("tool"), node.get("arguments"), 80)
-    if status.startswith("rejected"):
-        why = "; ".join(str(v.get("message", v)) if isinstance(v, Mapping) else str(v)
-                        for v in node.get("violations") or []) or node.get("reason", "")
-        return f"{nid} {s.bad} {call} {status.replace('rejected_', 'rejected ')}: " \
+    if node.kind == "unparseable":
+        return f"{nid} {s.bad} unreadable reply: {_short(node.raw, 60)}"
+    call = format_call(node.tool, node.arguments, 80)
+    if node.status.startswith("rejected"):
+        why = "; ".join(v.message for v in node.violations) or node.reason
+        return f"{nid} {s.bad} {call} {node.status.replace('rejected_', 'rejected ')}: " \
                f"{_short(why, 90)}"
-    obs = node.get("observation") or {}
-    outcome = node.get("outcome") or ("not run" if not obs else "")
-    code = obs.get("status_code")
-    result = node.get("result") or ""
+    obs = node.observation
+    outcome = node.outcome or ("not run" if obs is None else "")
+    code = obs.status_code if obs is not None else None
     return f"{nid} {call} {outcome}{f' {code}' if code else ''}" + \
-        (f" [{result}]" if result and result != "ok" else "")
+        (f" [{node.result}]" if node.result and node.result != "ok" else "")
 
 
-def render_tree(tree: Mapping[str, Any], stream: TextIO | None = None) -> str:
+def render_tree(tree: Node, stream: TextIO | None = None) -> str:
     """The finished search tree (``RunResult.tree``) as indented text."""
     out = stream or sys.stdout
     s = _Style(out, False)
     lines: list[str] = []
 
-    def walk(node: Mapping[str, Any], prefix: str, last: bool, root: bool) -> None:
+    def walk(node: Node, prefix: str, last: bool, root: bool) -> None:
         head = "" if root else prefix + (s.last if last else s.tee)
         lines.append(head + _node_text(node, s))
-        children = list(node.get("children") or [])
         below = "" if root else prefix + ("   " if last else s.pipe)
-        for i, child in enumerate(children):
-            walk(child, below, i == len(children) - 1, False)
+        for i, child in enumerate(node.children):
+            walk(child, below, i == len(node.children) - 1, False)
 
-    if tree:
-        walk(tree, "", True, True)
+    walk(tree, "", True, True)
     return "\n".join(lines)
 
 
-def bookings(result: Any) -> list[tuple[str, str, str]]:
+def bookings(result: RunResult) -> list[tuple[str, str, str]]:
     """``(tool, reference, state)`` for each side effect of the run."""
     out = []
     for fx in result.side_effects:
@@ -220,8 +235,8 @@ def bookings(result: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-def render_result(result: Any, stream: TextIO | None = None, *, seconds: float | None = None
-                  ) -> None:
+def render_result(result: RunResult, stream: TextIO | None = None, *,
+                  seconds: float | None = None) -> None:
     """The end of a run: status, answer, booking references, the counters."""
     out = stream or sys.stdout
     s = _Style(out, None)

@@ -8,16 +8,26 @@ from agentrt.search.config import Mode, SearchConfig
 from agentrt.search.dfs import dfs
 from agentrt.search.engine import run_search
 from agentrt.search.result import CallRecord, RunResult, RunStatus, SideEffectRecord
-from agentrt.search.steps import Feedback, Hooks, SearchEvent, Step, StepRequest, ToolFacts
-from agentrt.search.tree import Node, call_key
+from agentrt.search.steps import (
+    EventKind,
+    Feedback,
+    Hooks,
+    SearchEvent,
+    Step,
+    StepRequest,
+    ToolFacts,
+)
+from agentrt.search.tree import Node, ObservationRecord, ViolationRecord, call_key
 
 __all__ = [
     "Budget",
     "CallRecord",
+    "EventKind",
     "Feedback",
     "Hooks",
     "Mode",
     "Node",
+    "ObservationRecord",
     "RunResult",
     "RunStatus",
     "SearchConfig",
@@ -26,6 +36,7 @@ __all__ = [
     "Step",
     "StepRequest",
     "ToolFacts",
+    "ViolationRecord",
     "call_key",
     "dfs",
     "dfsdt",

@@ -3,6 +3,10 @@ node) and the meter that counts against them.
 
 ``Budget`` is a pydantic model so it loads from config files and travels in results; the
 ``Meter`` is the per-run counter the search consults before every model request and every call.
+
+The defaults fit real multi-step work: a chain of up to 23 calls (booking tasks take 8–18), with
+the model requests (twice the depth: room for a repair at every step) and the wall time still
+bounding the run. Which limit ended a run is ``RunResult.limit``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import time
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agentrt.protocol import BudgetLimit
 
 __all__ = ["Budget", "Meter"]
 
@@ -21,11 +27,11 @@ class Budget(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: model requests (one request may return k candidates)
-    max_model_calls: int | None = Field(default=24, ge=1)
+    max_model_calls: int | None = Field(default=48, ge=1)
     #: the longest chain, counted in steps (a tool call or the final finish), not in tree
     #: nodes: at most ``max_depth - 1`` calls then an answer; a call proposed at the last step
     #: is not executed (the model is told to finish)
-    max_depth: int = Field(default=8, ge=1)
+    max_depth: int = Field(default=24, ge=1)
     #: wall-clock seconds for the whole run
     max_seconds: float | None = Field(default=300.0, gt=0)
     #: candidates considered at one node (over all its requests) before the search backs up
@@ -54,7 +60,7 @@ class Meter:
             return None
         return max(0.0, self.budget.max_seconds - self.elapsed())
 
-    def exhausted_before_request(self) -> str | None:
+    def exhausted_before_request(self) -> BudgetLimit | None:
         """The name of the limit that forbids another model request, or ``None``."""
         b = self.budget
         if b.max_model_calls is not None and self.model_calls >= b.max_model_calls:
@@ -63,7 +69,7 @@ class Meter:
             return "max_seconds"
         return None
 
-    def exhausted_before_call(self) -> str | None:
+    def exhausted_before_call(self) -> BudgetLimit | None:
         """The name of the limit that forbids executing another tool call, or ``None``."""
         b = self.budget
         if b.max_executed is not None and self.executed >= b.max_executed:

@@ -6,17 +6,25 @@ prune, back up, within a budget. The algorithm and its side-effect rules are doc
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Callable
 from typing import Any
 
+from agentrt.protocol import (
+    NOT_SENT,
+    BudgetLimit,
+    Candidate,
+    EventKind,
+    RunStatus,
+    SearchEvent,
+    maybe_await,
+)
 from agentrt.search.budget import Budget, Meter
 from agentrt.search.config import SearchConfig
 from agentrt.search.ledger import Ledger
 from agentrt.search.result import RunResult
-from agentrt.search.steps import Feedback, Hooks, SearchEvent, Step, StepRequest, ToolFacts
-from agentrt.search.tree import Node, call_key
+from agentrt.search.steps import Feedback, Hooks, ObservationLike, Step, StepRequest, ToolFacts
+from agentrt.search.tree import Node, ObservationRecord, ViolationRecord, call_key
 
 __all__ = ["run_search"]
 
@@ -24,7 +32,8 @@ __all__ = ["run_search"]
 class _Stop(Exception):
     """Ends the whole run (budget, react give-up, a committed side effect we may not leave)."""
 
-    def __init__(self, status: str, reason: str, limit: str = "") -> None:
+    def __init__(self, status: RunStatus, reason: str, limit: BudgetLimit | None = None
+                 ) -> None:
         super().__init__(reason)
         self.status, self.reason, self.limit = status, reason, limit
 
@@ -39,7 +48,7 @@ class _Search:
         self.query, self.config, self.budget, self.hooks = query, config, budget, hooks
         self.meter = Meter(budget, clock)
         self.clock = clock
-        self.root = Node(id=0, parent=None, depth=0, status="root")
+        self.root = Node.root()
         self.next_id = 1
         self.ledger = Ledger(config.mode, query, self.root)
         self.failed: dict[str, str] = {}          # call key -> why it failed (the memo)
@@ -48,15 +57,13 @@ class _Search:
         self.per_node = min(limit, config.max_children) if config.max_children else limit
 
     # -- events ------------------------------------------------------------------------------
-    async def emit(self, kind: str, node: int, **data: Any) -> None:
+    async def emit(self, kind: EventKind, node: int, **data: Any) -> None:
         if self.hooks.on_event is not None:
-            res = self.hooks.on_event(SearchEvent(kind=kind, node=node, data=data))
-            if inspect.isawaitable(res):
-                await res
+            await maybe_await(self.hooks.on_event(SearchEvent(kind=kind, node=node, data=data)))
 
     # -- the callables, metered --------------------------------------------------------------
     async def propose(self, node: Node, path: tuple[Step, ...], feedback: list[Feedback],
-                      n: int) -> list[Any]:
+                      n: int) -> list[Candidate]:
         limit = self.meter.exhausted_before_request()
         if limit:
             raise _Stop("out_of_budget", f"budget exhausted: {limit}", limit)
@@ -80,16 +87,16 @@ class _Search:
         return self.hooks.facts(tool) if self.hooks.facts else ToolFacts()
 
     # -- checking ----------------------------------------------------------------------------
-    def check(self, child: Node, cand: Any, here: set[str], batch: set[str],
+    def check(self, child: Node, cand: Candidate, here: set[str], batch: set[str],
               path_keys: frozenset[str] = frozenset()) -> list[str]:
         """Classify one candidate; return the violation texts when rejected, [] if accepted."""
         stats = self.ledger.stats
         if cand.kind == "unparseable":
             child.status = "rejected_unparseable"
-            child.violations = [{"kind": "malformed", "path": "$",
-                                 "message": cand.error or "the reply was not a valid step"}]
+            child.violations = [ViolationRecord(
+                kind="malformed", path="$", message=cand.error or "the reply was not a valid step")]
             stats["rejected_unparseable"] += 1
-            return [child.violations[0]["message"]]
+            return [child.violations[0].message]
         if cand.kind != "call":
             child.status = "accepted"
             return []
@@ -101,7 +108,7 @@ class _Search:
         hallucinated = any(v.kind == "unknown_tool" for v in violations)
         if violations:
             stats["hallucinated" if hallucinated else "invalid"] += 1
-            child.violations = [v.to_dict() for v in violations]
+            child.violations = [ViolationRecord.model_validate(v.to_dict()) for v in violations]
         if violations and self.config.validate_calls:
             child.status = "rejected_hallucinated" if hallucinated else "rejected_invalid"
             stats[child.status] += 1
@@ -109,7 +116,8 @@ class _Search:
         reason = self.duplicate_reason(key, here, batch, path_keys)
         if reason:
             child.status, child.reason = "rejected_duplicate", reason
-            child.violations.append({"kind": "duplicate_failure", "path": "$", "message": reason})
+            child.violations.append(ViolationRecord(kind="duplicate_failure", path="$",
+                                                    message=reason))
             stats["rejected_duplicate"] += 1
             return [reason]
         batch.add(key)
@@ -134,7 +142,7 @@ class _Search:
         return ""
 
     # -- acting ------------------------------------------------------------------------------
-    async def execute(self, child: Node) -> Any:
+    async def execute(self, child: Node) -> ObservationLike:
         limit = self.meter.exhausted_before_call()
         if limit:
             raise _Stop("out_of_budget", f"budget exhausted: {limit}", limit)
@@ -143,19 +151,22 @@ class _Search:
         self.meter.executed += 1
         started = self.clock()
         obs = await self.hooks.execute(tool, args)
-        child.elapsed = self.clock() - started
-        self.ledger.timings["tools"] += child.elapsed
-        child.observation, child.outcome = obs.to_dict(), obs.outcome
+        elapsed = self.clock() - started
+        child.elapsed = round(elapsed, 6)
+        self.ledger.timings["tools"] += elapsed
+        child.observation = ObservationRecord.model_validate(obs.to_dict())
+        child.outcome = obs.outcome
         child.side_effect = facts.side_effect
         invalid = bool(child.violations) or (
             not self.config.validate_calls and obs.outcome == "rejected")
         self.ledger.record_call(child, obs, invalid=invalid)
-        if facts.side_effect == "unsafe" and obs.outcome not in ("denied", "rejected"):
+        if facts.side_effect == "unsafe" and obs.outcome not in NOT_SENT:
             self.unsafe_sent[call_key(tool, args)] = obs
             record = self.ledger.record_side_effect(child, obs)
             if record is not None:
-                await self.emit("side_effect", child.id, tool=tool, state=record.state)
-        await self.emit("call_executed", child.id, tool=tool, arguments=args,
+                await self.emit(EventKind.SIDE_EFFECT, child.id, tool=tool,
+                                state=record.state)
+        await self.emit(EventKind.CALL_EXECUTED, child.id, tool=tool, arguments=args,
                         outcome=obs.outcome, status_code=obs.status_code, message=obs.message)
         return obs
 
@@ -175,18 +186,20 @@ class _Search:
                             f"compensating operation")
             tool, args, cobs = done
             self.ledger.record_compensation(record, tool, args, cobs)
-            await self.emit("compensated", record.node, tool=tool, outcome=cobs.outcome)
+            await self.emit(EventKind.COMPENSATED, record.node, tool=tool, outcome=cobs.outcome)
             if not cobs.ok:
                 raise _Stop("gave_up", f"stopped: compensating {record.tool} (node "
                             f"{record.node}) with {tool} failed: {cobs.outcome}")
 
     # -- the search --------------------------------------------------------------------------
-    def new_child(self, node: Node, cand: Any, sample: int) -> Node:
+    def new_child(self, node: Node, cand: Candidate, sample: int) -> Node:
         call = cand.call
+        # the raw reply is kept only where it is the step: an unreadable one
+        raw = cand.raw or "" if cand.kind == "unparseable" else ""
         child = Node(id=self.next_id, parent=node.id, depth=node.depth + 1, kind=cand.kind,
                      thought=cand.thought or "", tool=call.name if call else None,
                      arguments=call.arguments if call else None, answer=cand.answer,
-                     raw=cand.raw or "", request=self.meter.model_calls, sample=sample)
+                     raw=raw, request=self.meter.model_calls, sample=sample)
         self.next_id += 1
         node.children.append(child)
         self.ledger.stats["candidates"] += 1
@@ -208,7 +221,7 @@ class _Search:
             cands = await self.propose(node, path, feedback, n)
             considered += max(len(cands), 1)
             batch: set[str] = set()
-            accepted: list[tuple[Node, Any]] = []
+            accepted: list[tuple[Node, Candidate]] = []
             for i, cand in enumerate(cands):
                 child = self.new_child(node, cand, i)
                 problems = self.check(child, cand, here, batch, path_keys)
@@ -216,11 +229,11 @@ class _Search:
                     feedback.append(Feedback(kind="rejected", tool=child.tool,
                                              arguments=child.arguments, text=child.status,
                                              violations=tuple(problems)))
-                    await self.emit("candidate_rejected", child.id, status=child.status,
+                    await self.emit(EventKind.CANDIDATE_REJECTED, child.id, status=child.status,
                                     tool=child.tool, violations=problems)
                 else:
                     accepted.append((child, cand))
-            await self.emit("expanded", node.id, n=n, candidates=len(cands),
+            await self.emit(EventKind.EXPANDED, node.id, n=n, candidates=len(cands),
                             accepted=len(accepted))
             if not cands:
                 feedback.append(Feedback(kind="rejected", text="empty",
@@ -234,7 +247,7 @@ class _Search:
         node.result = node.result or "dead_end"
         return "exhausted"
 
-    async def act(self, node: Node, child: Node, cand: Any, path: tuple[Step, ...],
+    async def act(self, node: Node, child: Node, cand: Candidate, path: tuple[Step, ...],
                   feedback: list[Feedback], here: set[str]) -> str:
         """Try one accepted candidate; return a verdict for ``node`` or "" to go on there."""
         if cand.kind == "answer":
@@ -245,9 +258,10 @@ class _Search:
                 raise _Stop("gave_up", "the model gave up")
             if node.id == self.root.id:
                 feedback.append(Feedback(kind="gave_up", text="gave up and restarted"))
-                await self.emit("backtracked", node.id, why="give_up_and_restart (restart)")
+                await self.emit(EventKind.BACKTRACKED, node.id,
+                                why="give_up_and_restart (restart)")
                 return ""
-            await self.emit("backtracked", node.id, why="give_up_and_restart")
+            await self.emit(EventKind.BACKTRACKED, node.id, why="give_up_and_restart")
             return "gave_up"
         key = call_key(child.tool or "", child.arguments)
         reason = self.duplicate_reason(key, set(), set())
@@ -271,7 +285,8 @@ class _Search:
                 feedback.append(Feedback(kind="failed", tool=child.tool,
                                          arguments=child.arguments,
                                          text=f"{obs.outcome}: {obs.message}".strip(": ")))
-                await self.emit("backtracked", node.id, why=f"call failed: {obs.outcome}")
+                await self.emit(EventKind.BACKTRACKED, node.id,
+                                why=f"call failed: {obs.outcome}")
                 return ""
         step = Step(node=child.id, thought=child.thought, tool=child.tool or "",
                     arguments=child.arguments, observation=obs)
@@ -286,53 +301,53 @@ class _Search:
             raise _Stop("gave_up", "the chain ended without an answer")
         feedback.append(Feedback(kind="dead_end", tool=child.tool, arguments=child.arguments,
                                  text=f"led nowhere ({sub})"))
-        await self.emit("backtracked", node.id, why=f"dead end below node {child.id} ({sub})")
+        await self.emit(EventKind.BACKTRACKED, node.id,
+                        why=f"dead end below node {child.id} ({sub})")
         return ""
 
     async def try_answer(self, node: Node, child: Node, feedback: list[Feedback]) -> str:
         check = self.hooks.answer_check
         if check is not None:
             snapshot = self.ledger.result(status="solved", answer_node=child,
-                                          elapsed=self.meter.elapsed())
-            reason = check(child.answer or "", snapshot)
-            if inspect.isawaitable(reason):
-                reason = await reason
+                                          elapsed=self.meter.elapsed(), snapshot=True)
+            reason = await maybe_await(check(child.answer or "", snapshot))
             if reason:
                 child.status, child.reason = "rejected_answer", str(reason)
                 self.ledger.stats["answers_rejected"] += 1
                 feedback.append(Feedback(kind="answer_rejected", text=str(reason)))
-                await self.emit("answer_rejected", child.id, answer=child.answer, reason=reason)
+                await self.emit(EventKind.ANSWER_REJECTED, child.id, answer=child.answer, reason=reason)
                 return ""
         child.result = "solved"
         self.ledger.answer_node = child
-        await self.emit("answer", child.id, answer=child.answer)
+        await self.emit(EventKind.ANSWER, child.id, answer=child.answer)
         return "solved"
 
     async def run(self) -> RunResult:
-        await self.emit("run_started", 0, query=self.query, mode=self.config.mode)
-        status, reason = "gave_up", ""
+        await self.emit(EventKind.RUN_STARTED, 0, query=self.query, mode=self.config.mode)
+        status: RunStatus = "gave_up"
+        reason = ""
+        limit: BudgetLimit | None = None
         try:
             verdict = await self.expand(self.root, ())
             if verdict == "solved":
                 status = "solved"
             elif self.ledger.depth_pruned:
-                status, reason = "out_of_budget", "every branch reached the depth limit " \
-                    "or failed (max_depth)"
-                self.ledger.stats["budget_limit"] = "max_depth"
+                status, reason, limit = "out_of_budget", "every branch reached the depth " \
+                    "limit or failed (max_depth)", "max_depth"
+                await self.emit(EventKind.BUDGET_EXHAUSTED, 0, limit=limit)
             else:
                 reason = "no candidate led to an answer"
         except _Stop as stop:
-            status, reason = stop.status, stop.reason
+            status, reason, limit = stop.status, stop.reason, stop.limit
             if stop.limit:
-                self.ledger.stats["budget_limit"] = stop.limit
-                await self.emit("budget_exhausted", 0, limit=stop.limit)
+                await self.emit(EventKind.BUDGET_EXHAUSTED, 0, limit=stop.limit)
         if status != "solved" and self.ledger.denied:
             status, reason = "refused", (reason + "; " if reason else "") + \
                 "the policy refused a side effect"
         result = self.ledger.result(status=status, reason=reason,
                                     answer_node=self.ledger.answer_node,
-                                    elapsed=self.meter.elapsed())
-        await self.emit("run_finished", 0, status=result.status, answer=result.answer,
+                                    elapsed=self.meter.elapsed(), limit=limit)
+        await self.emit(EventKind.RUN_FINISHED, 0, status=result.status, answer=result.answer,
                         stats=result.stats)
         return result
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentrt.protocol import BudgetLimit, RunStatus
+from agentrt.search.config import Mode
 from agentrt.search.result import CallRecord, RunResult, SideEffectRecord
+from agentrt.search.steps import ObservationLike
 from agentrt.search.tree import Node
 
 __all__ = ["STAT_KEYS", "Ledger"]
@@ -25,18 +28,18 @@ STAT_KEYS = (
 class Ledger:
     """Everything one run has counted and done; turns into a ``RunResult`` at any moment."""
 
-    def __init__(self, mode: str, query: str, root: Node) -> None:
+    def __init__(self, mode: Mode, query: str, root: Node) -> None:
         self.mode, self.query, self.root = mode, query, root
         self.stats: dict[str, Any] = dict.fromkeys(STAT_KEYS, 0)
         self.timings: dict[str, float] = {"model": 0.0, "tools": 0.0, "check": 0.0}
         self.calls: list[CallRecord] = []
-        self.observations: dict[int, Any] = {}
+        self.observations: dict[int, ObservationLike] = {}
         self.side_effects: list[SideEffectRecord] = []
         self.denied = False
         self.depth_pruned = False
         self.answer_node: Node | None = None
 
-    def record_call(self, node: Node, obs: Any, *, invalid: bool) -> None:
+    def record_call(self, node: Node, obs: ObservationLike, *, invalid: bool) -> None:
         self.observations[node.id] = obs
         self.stats["executed"] += 1
         self.stats["executed_ok" if obs.ok else "executed_failed"] += 1
@@ -47,10 +50,10 @@ class Ledger:
         self.calls.append(CallRecord(
             node=node.id, tool=node.tool or "", arguments=node.arguments, outcome=obs.outcome,
             status_code=obs.status_code, message=obs.message or "",
-            elapsed=round(node.elapsed, 6), attempts=getattr(obs, "attempts", 0) or 0,
+            elapsed=node.elapsed, attempts=getattr(obs, "attempts", 0) or 0,
             side_effect=node.side_effect or "safe"))
 
-    def record_side_effect(self, node: Node, obs: Any) -> SideEffectRecord | None:
+    def record_side_effect(self, node: Node, obs: ObservationLike) -> SideEffectRecord | None:
         """Note an unsafe call that happened (ok) or may have happened (lost)."""
         if obs.outcome not in ("ok", "lost"):
             return None
@@ -65,7 +68,7 @@ class Ledger:
         return [r for r in self.side_effects if r.state == "committed" and r.node in node_ids]
 
     def record_compensation(self, record: SideEffectRecord, tool: str, arguments: Any,
-                            obs: Any) -> None:
+                            obs: ObservationLike) -> None:
         record.state = "compensated" if obs.ok else "compensation_failed"
         record.backed_up_past = True
         record.compensation = {"tool": tool, "arguments": arguments, "outcome": obs.outcome,
@@ -92,9 +95,11 @@ class Ledger:
             cur = parents.get(cur)
         return path[::-1]
 
-    def result(self, *, status: str, answer_node: Node | None, elapsed: float,
-               reason: str = "") -> RunResult:
-        """The run as a result (also used mid-run as a snapshot for the answer check)."""
+    def result(self, *, status: RunStatus, answer_node: Node | None, elapsed: float,
+               reason: str = "", limit: BudgetLimit | None = None,
+               snapshot: bool = False) -> RunResult:
+        """The run as a result; ``snapshot``: mid-run, for the answer check (the tree is copied,
+        the search goes on changing its own)."""
         path = self._path(answer_node)
         on_path = set(path)
         nodes = self.root.walk()
@@ -109,6 +114,6 @@ class Ledger:
                                         or r.node not in on_path}) for r in self.side_effects]
         return RunResult(
             query=self.query, answer=answer_node.answer if answer_node else None,
-            status=status,  # type: ignore[arg-type]
-            mode=self.mode, reason=reason, calls=calls, stats=stats, timings=timings,
-            tree=self.root.to_dict(), path=path, side_effects=effects)
+            status=status, mode=self.mode, reason=reason, limit=limit, calls=calls, stats=stats,
+            timings=timings, tree=self.root.model_copy(deep=True) if snapshot else self.root,
+            path=path, side_effects=effects)

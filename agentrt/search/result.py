@@ -1,19 +1,21 @@
 """Search stage: the result of one run, as a pydantic model that round-trips through JSON.
 
-It is what ``Agent.run`` returns and what the trace exports read: the answer, how the run ended,
-every executed call with its outcome, the counters, the timings, the side effects and the whole
-tree.
+It is what ``Agent.run`` returns and what the trace exports read: the answer, how the run ended
+(and which budget limit ended it), every executed call with its outcome, the counters, the
+timings, the side effects and the whole tree (typed :class:`~agentrt.search.tree.Node` values).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CallRecord", "RunResult", "RunStatus", "SideEffectRecord"]
+from agentrt.protocol import BudgetLimit, Outcome, RunStatus, SideEffect, SideEffectState
+from agentrt.search.config import Mode
+from agentrt.search.tree import Node
 
-RunStatus = Literal["solved", "gave_up", "out_of_budget", "refused"]
+__all__ = ["CallRecord", "RunResult", "RunStatus", "SideEffectRecord"]
 
 
 class CallRecord(BaseModel):
@@ -24,12 +26,12 @@ class CallRecord(BaseModel):
     node: int
     tool: str
     arguments: Any
-    outcome: str
+    outcome: Outcome
     status_code: int | None = None
     message: str = ""
     elapsed: float = 0.0
     attempts: int = 0
-    side_effect: str = "safe"
+    side_effect: SideEffect = "safe"
     #: True when the call is on the path of the final answer (or of the best partial chain)
     on_path: bool = False
     #: the search's own compensating call (a cancel), not proposed by the model
@@ -50,7 +52,7 @@ class SideEffectRecord(BaseModel):
     node: int
     tool: str
     arguments: Any
-    state: Literal["committed", "lost", "compensated", "compensation_failed"]
+    state: SideEffectState
     status_code: int | None = None
     body: Any = None
     idempotency_key: str | None = None
@@ -66,13 +68,17 @@ class RunResult(BaseModel):
     query: str
     answer: str | None = None
     status: RunStatus
-    mode: str = "dfs"
+    mode: Mode = "dfs"
     #: why the run ended, in words (which limit, what stopped it)
     reason: str = ""
+    #: the budget limit that ended the run (then ``status`` is ``out_of_budget``, or
+    #: ``refused`` after a denial), else ``None``
+    limit: BudgetLimit | None = None
     calls: list[CallRecord] = Field(default_factory=list)
     stats: dict[str, Any] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
-    tree: dict[str, Any] = Field(default_factory=dict)
+    #: everything the search considered, from the root (the request) down
+    tree: Node = Field(default_factory=Node.root)
     #: node ids of the answer's path (or of the best partial chain), root first
     path: list[int] = Field(default_factory=list)
     side_effects: list[SideEffectRecord] = Field(default_factory=list)

@@ -9,15 +9,17 @@ keeps it pure, bounded and testable with plain functions.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from agentrt.protocol import Candidate, EventKind, Outcome, SearchEvent, SideEffect
+
 if TYPE_CHECKING:
-    from agentrt.backends.base import Candidate
     from agentrt.search.result import RunResult
     from agentrt.validation import Violation
 
 __all__ = [
+    "EventKind",
     "Feedback",
     "Hooks",
     "ObservationLike",
@@ -32,7 +34,7 @@ class ObservationLike(Protocol):
     """What the search needs of an executor's ``Observation`` (duck-typed, no import)."""
 
     @property
-    def outcome(self) -> str: ...
+    def outcome(self) -> Outcome: ...
     @property
     def ok(self) -> bool: ...
     @property
@@ -88,25 +90,8 @@ class StepRequest:
 class ToolFacts:
     """What the search needs to know about a tool: its side-effect class and compensation."""
 
-    side_effect: str = "safe"
+    side_effect: SideEffect = "safe"
     compensation: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SearchEvent:
-    """One thing that happened during a search, for live display and structured logs.
-
-    Kinds: ``run_started``, ``expanded`` (a model request answered), ``candidate_rejected``,
-    ``call_executed``, ``backtracked``, ``answer_rejected``, ``answer``, ``side_effect``,
-    ``compensated``, ``budget_exhausted``, ``run_finished``.
-    """
-
-    kind: str
-    node: int
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "node": self.node, **self.data}
 
 
 #: (tool name, arguments, observation of the committed call) -> (compensating tool, its

@@ -4,37 +4,23 @@ A node is created for every candidate the model proposes, whether it is executed
 tree shows everything the search considered: rejected candidates (and why), executed calls (and
 their outcomes), answers, give-ups. ``depth`` is counted in *steps*: the root is 0 and every
 child is one deeper than its parent; only executed calls get children.
+
+The tree is a pydantic model with typed fields: the search fills it in while it runs, the
+``RunResult`` carries it, and it round-trips through JSON (fields still at their defaults are
+left out of the dump and restored on load).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-__all__ = ["CheckStatus", "Node", "NodeResult", "call_key"]
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-CheckStatus = Literal[
-    "root",
-    "pending",
-    "accepted",
-    "rejected_hallucinated",  # the tool does not exist
-    "rejected_invalid",       # the tool exists, its arguments do not validate
-    "rejected_duplicate",     # identical to a call that failed, or to an earlier sibling
-    "rejected_unparseable",   # the model's output could not be read as a step
-    "rejected_answer",        # an answer the answer check refused
-    "skipped",                # not reached: the search ended first
-]
+from agentrt.protocol import CheckStatus, NodeKind, NodeResult, Outcome, SideEffect
 
-NodeResult = Literal[
-    "",            # not finished (or never executed)
-    "ok",          # executed, observation ok, subtree not explored (search ended first)
-    "failed",      # executed, failing outcome: branch pruned
-    "dead_end",    # executed ok, but nothing under it led to an answer
-    "depth_limit", # pruned at the depth limit
-    "solved",      # on the path of the accepted answer
-    "gave_up",     # a give_up_and_restart step
-]
+__all__ = ["CheckStatus", "Node", "NodeResult", "ObservationRecord", "ViolationRecord",
+           "call_key"]
 
 
 def call_key(name: str, arguments: Any) -> str:
@@ -47,35 +33,108 @@ def call_key(name: str, arguments: Any) -> str:
     return f"{name}:{args}"
 
 
+class ViolationRecord(BaseModel):
+    """Why a proposed step was refused before any I/O (``Violation.to_dict()`` as data).
+
+    ``kind``: ``unknown_tool``, ``missing_required``, ``malformed``, ``duplicate_failure``, …
+    Keys a newer validator adds are kept (``extra="allow"``).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    path: str = "$"
+    message: str = ""
+    suggestions: list[str] = Field(default_factory=list)
+
+
+class ObservationRecord(BaseModel):
+    """How an executed call ended (``Observation.to_dict()`` as data): what the tree keeps, what
+    the fine-tuning export shows the model again. Keys a newer executor adds are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tool: str = ""
+    arguments: Any = None
+    outcome: Outcome
+    status_code: int | None = None
+    body: Any = None
+    truncated: bool = False
+    attempts: int = 0
+    elapsed: float = 0.0
+    violations: list[ViolationRecord] = Field(default_factory=list)
+    message: str = ""
+    method: str = ""
+    url: str = ""
+    idempotency_key: str | None = None
+    side_effect: SideEffect = "safe"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_model_text(self, limit: int = 2000) -> str:
+        """What the model was shown for this observation (as ``Observation.to_model_text``)."""
+        head: dict[str, Any] = {"outcome": self.outcome}
+        if self.status_code is not None:
+            head["status"] = self.status_code
+        if self.message:
+            head["message"] = self.message
+        if self.violations:
+            head["violations"] = [v.message for v in self.violations]
+        if self.body is not None:
+            head["body"] = self.body
+        if self.truncated:
+            head["note"] = "response body was trimmed"
+        text = json.dumps(head, ensure_ascii=False, default=str)
+        if len(text) > limit:
+            text = text[: limit - 20] + " …[trimmed]"
+        return text
+
+
+#: fields every dumped node carries, default or not
+_ALWAYS = frozenset({"id", "parent", "depth", "kind", "status", "children"})
+
+
 # Nodes are filled in while the search runs (outcome, children), hence not frozen; each belongs
 # to exactly one run and is never shared between tasks.
-@dataclass(slots=True, kw_only=True)
-class Node:
-    """One step the search considered."""
+class Node(BaseModel):
+    """One step the search considered (the root is the user's request)."""
 
-    id: int
-    parent: int | None
-    depth: int
-    kind: str = "root"  # root | call | answer | give_up | unparseable
+    model_config = ConfigDict(extra="forbid")
+
+    id: int = 0
+    parent: int | None = None
+    depth: int = 0
+    kind: NodeKind = "root"
     thought: str = ""
     tool: str | None = None
     arguments: Any = None
     answer: str | None = None
+    #: the model's reply, kept for unparseable steps
     raw: str = ""
     status: CheckStatus = "pending"
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[ViolationRecord] = Field(default_factory=list)
     #: why a rejected answer / duplicate was refused, in words
     reason: str = ""
-    #: the observation of an executed call (``Observation.to_dict()``)
-    observation: dict[str, Any] | None = None
-    outcome: str | None = None
+    #: the observation of an executed call
+    observation: ObservationRecord | None = None
+    outcome: Outcome | None = None
     result: NodeResult = ""
-    side_effect: str | None = None
+    side_effect: SideEffect | None = None
     #: which model request produced it (1-based) and its index among that request's samples
     request: int = 0
     sample: int = 0
     elapsed: float = 0.0
-    children: list[Node] = field(default_factory=list)
+    children: list[Node] = Field(default_factory=list)
+
+    @classmethod
+    def root(cls) -> Node:
+        """The root of a new tree (the user's request)."""
+        return cls(id=0, parent=None, depth=0, kind="root", status="root")
 
     @property
     def executed(self) -> bool:
@@ -97,26 +156,23 @@ class Node:
                 return node
         return None
 
+    def index(self) -> dict[int, Node]:
+        """Every node of this subtree by id."""
+        return {node.id: node for node in self.walk()}
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # fields at their defaults are left out (they come back on load); a call keeps its
+        # arguments even when they are empty
+        data: dict[str, Any] = handler(self)
+        fields = type(self).model_fields
+        def keep(key: str, value: Any) -> bool:
+            spec = fields.get(key)
+            return (key in _ALWAYS or spec is None or (key == "arguments" and self.kind == "call")
+                    or value != spec.get_default(call_default_factory=True))
+
+        return {key: value for key, value in data.items() if keep(key, value)}
+
     def to_dict(self) -> dict[str, Any]:
-        """The node and its subtree as plain JSON-able data (empty fields left out)."""
-        d: dict[str, Any] = {"id": self.id, "parent": self.parent, "depth": self.depth,
-                             "kind": self.kind, "status": self.status}
-        optional: dict[str, Any] = {
-            "thought": self.thought, "tool": self.tool, "answer": self.answer,
-            "reason": self.reason, "outcome": self.outcome, "result": self.result,
-            "side_effect": self.side_effect, "raw": self.raw if self.kind == "unparseable" else "",
-        }
-        d.update({k: v for k, v in optional.items() if v})
-        if self.kind == "call":
-            d["arguments"] = self.arguments
-        if self.violations:
-            d["violations"] = list(self.violations)
-        if self.observation is not None:
-            d["observation"] = self.observation
-        if self.request:
-            d["request"] = self.request
-            d["sample"] = self.sample
-        if self.elapsed:
-            d["elapsed"] = round(self.elapsed, 6)
-        d["children"] = [c.to_dict() for c in self.children]
-        return d
+        """The node and its subtree as plain JSON-able data (default fields left out)."""
+        return self.model_dump(mode="json")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from agentrt.cli.render import LiveRenderer, render_tree
 from agentrt.executor.redact import DEFAULT_REDACTOR
-from agentrt.search import SearchEvent
+from agentrt.protocol import EventKind
+from agentrt.search import Node, SearchEvent
 
 
 class _Terminal(io.StringIO):
@@ -16,7 +19,7 @@ class _Terminal(io.StringIO):
     encoding = "utf-8"
 
 
-def _ev(kind: str, node: int, **data: object) -> SearchEvent:
+def _ev(kind: EventKind | str, node: int, **data: object) -> SearchEvent:
     return SearchEvent(kind=kind, node=node, data=data)
 
 
@@ -51,13 +54,15 @@ def test_live_rendering_layout() -> None:
 
 
 def test_render_tree() -> None:
-    tree = {"id": 0, "kind": "root", "status": "root", "children": [
+    tree = Node.model_validate({"id": 0, "kind": "root", "status": "root", "children": [
         {"id": 1, "kind": "call", "status": "rejected_invalid", "tool": "book",
-         "arguments": {}, "violations": [{"message": "$.id is missing"}], "children": []},
+         "arguments": {}, "violations": [{"kind": "missing_required",
+                                          "message": "$.id is missing"}], "children": []},
         {"id": 2, "kind": "call", "status": "accepted", "tool": "search", "arguments": {},
-         "outcome": "ok", "observation": {"status_code": 200}, "result": "solved",
+         "outcome": "ok", "observation": {"outcome": "ok", "status_code": 200},
+         "result": "solved",
          "children": [{"id": 3, "kind": "answer", "status": "accepted", "answer": "done",
-                       "children": []}]}]}
+                       "children": []}]}]})
     text = render_tree(tree, _Terminal())
     assert text.splitlines() == [
         "#0 request",
@@ -71,3 +76,28 @@ def test_ascii_fallback() -> None:
     out = io.StringIO()  # no encoding: plain ASCII marks
     LiveRenderer(out, color=False)(_ev("backtracked", 0, why="call failed: denied"))
     assert out.getvalue() == "  <- back up: call failed: denied\n"
+
+
+def test_every_event_kind_has_a_handler_or_is_ignored() -> None:
+    handled, ignored = set(LiveRenderer.HANDLERS), set(LiveRenderer.IGNORED)
+    assert handled | ignored == set(EventKind)
+    assert not handled & ignored
+
+
+def test_every_event_kind_renders_without_error() -> None:
+    out = _Terminal()
+    r = LiveRenderer(out, color=False, verbose=True)
+    for kind in EventKind:
+        r(_ev(kind, 0))
+    assert out.getvalue()  # something was written, and no kind raised
+
+
+def test_a_misspelt_kind_fails_loudly() -> None:
+    with pytest.raises(ValueError, match="anwser"):
+        _ev("anwser", 1, answer="x")
+
+
+def test_budget_exhausted_names_the_limit() -> None:
+    out = _Terminal()
+    LiveRenderer(out, color=False)(_ev(EventKind.BUDGET_EXHAUSTED, 0, limit="max_depth"))
+    assert out.getvalue() == "  ! budget exhausted: max_depth\n"

@@ -82,7 +82,7 @@ async def test_dfsdt_depth_prune(make_hooks):
     result = await run_search("q", hooks, config=SearchConfig.dfsdt(1),
                               budget=Budget(max_depth=4))
     assert result.stats["max_depth"] == 3
-    assert result.status == "out_of_budget" and result.stats["budget_limit"] == "max_depth"
+    assert result.status == "out_of_budget" and result.limit == "max_depth"
 
 
 async def test_react_is_one_chain(make_hooks):

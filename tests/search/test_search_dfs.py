@@ -12,14 +12,8 @@ from .conftest import obs
 
 def statuses(result, kind=None):
     """Status of every non-root node, in id order."""
-    out = []
-    stack = [result.tree]
-    while stack:
-        node = stack.pop()
-        if node["kind"] != "root" and (kind is None or node["kind"] == kind):
-            out.append((node["id"], node["status"], node.get("result", "")))
-        stack.extend(node["children"])
-    return sorted(out)
+    return sorted((n.id, n.status, n.result) for n in result.tree.walk()
+                  if n.kind != "root" and (kind is None or n.kind == kind))
 
 
 async def test_straight_path_solves(make_hooks):
@@ -53,8 +47,8 @@ async def test_hallucinated_tool_is_rejected_without_io_and_shown(make_hooks):
     assert result.stats["hallucinated"] == 1
     assert result.stats["executed_invalid"] == 0
     assert statuses(result)[0][1] == "rejected_hallucinated"
-    node = result.tree["children"][0]
-    assert node["violations"][0]["kind"] == "unknown_tool"
+    node = result.tree.children[0]
+    assert node.violations[0].kind == "unknown_tool"
 
 
 async def test_invalid_arguments_then_repair(make_hooks):
@@ -146,9 +140,9 @@ async def test_give_up_backs_up_to_parent(make_hooks):
     ])
     result = await dfs("q", hooks, k=2)
     assert result.status == "solved" and result.answer == "via C"
-    nodes = {n["id"]: n for n in [result.tree, *result.tree["children"]]}
-    assert nodes[1]["result"] == "dead_end"
-    assert nodes[2]["result"] == "solved"
+    nodes = result.tree.index()
+    assert nodes[1].result == "dead_end"
+    assert nodes[2].result == "solved"
     assert result.calls[0].on_path is False and result.calls[1].on_path is True
 
 
@@ -176,7 +170,7 @@ async def test_budget_model_calls(make_hooks):
     result = await run_search("q", hooks, config=SearchConfig.dfs(1),
                               budget=Budget(max_model_calls=3, max_depth=20))
     assert result.status == "out_of_budget"
-    assert result.stats["budget_limit"] == "max_model_calls"
+    assert result.limit == "max_model_calls"
     assert result.stats["model_calls"] == 3
     # the best partial result is the deepest successful chain
     assert len(result.path) == 4 and all(c.on_path for c in result.calls)
@@ -200,7 +194,7 @@ async def test_depth_limit_everywhere_is_out_of_budget(make_hooks):
     result = await run_search("q", hooks, config=SearchConfig.dfs(1),
                               budget=Budget(max_depth=2, max_candidates_per_node=1))
     assert result.status == "out_of_budget"
-    assert result.stats["budget_limit"] == "max_depth"
+    assert result.limit == "max_depth"
 
 
 async def test_budget_wall_time_with_fake_clock(make_hooks):
@@ -211,7 +205,7 @@ async def test_budget_wall_time_with_fake_clock(make_hooks):
                               budget=Budget(max_seconds=45, max_depth=20),
                               clock=lambda: float(next(ticks)))
     assert result.status == "out_of_budget"
-    assert result.stats["budget_limit"] == "max_seconds"
+    assert result.limit == "max_seconds"
 
 
 async def test_budget_wall_time_cancels_a_hanging_model(make_hooks):
@@ -224,7 +218,7 @@ async def test_budget_wall_time_cancels_a_hanging_model(make_hooks):
     hooks = type(hooks)(propose=hang, execute=hooks.execute, check=hooks.check)
     result = await run_search("q", hooks, budget=Budget(max_seconds=0.2))
     assert result.status == "out_of_budget"
-    assert result.stats["budget_limit"] == "max_seconds"
+    assert result.limit == "max_seconds"
 
 
 async def test_budget_executed_calls(make_hooks):
@@ -233,7 +227,7 @@ async def test_budget_executed_calls(make_hooks):
     result = await run_search("q", hooks, config=SearchConfig.dfs(1),
                               budget=Budget(max_executed=2, max_depth=20))
     assert len(ex.calls) == 2
-    assert result.stats["budget_limit"] == "max_executed"
+    assert result.limit == "max_executed"
 
 
 async def test_answer_check_rejects_then_accepts(make_hooks):
