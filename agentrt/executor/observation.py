@@ -9,6 +9,7 @@ from typing import Any
 from agentrt.protocol import FAILING, NOT_SENT, Outcome, SideEffect
 from agentrt.validation import Violation
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
     """The single outcome of one proposed call. Contains no secrets, by construction."""
