@@ -9,6 +9,17 @@ completions with distinct seeds. The model is not thread-safe, so calls are seri
 and re-evaluates only the tokens after the longest common prefix; the tools and instructions
 come first in the prompt, so siblings and children in a search mostly hit that prefix. How many
 prompt tokens were reused is measured per call (``Candidate.meta``) and in :attr:`stats`.
+
+Running llama.cpp safely and fast (the parts live in their own modules):
+
+* load parameters for the CPU and a one-time probe in a child process, so a CPU feature the
+  machine advertises but cannot execute (AMX in some VMs: SIGILL) becomes a typed
+  :class:`~agentrt.backends.llama_runtime.LlamaCrashError` instead of a dead interpreter
+  (:mod:`agentrt.backends.llama_runtime`; ``AGENTRT_PROBE``, ``AGENTRT_EXTRA_BUFTS``);
+* the thread count chosen again before every step from the CPU other processes leave free
+  (:mod:`agentrt.backends.llama_threads`; ``AGENTRT_THREADS`` fixes it);
+* the grammar checked against the sampled token only, and applied to the whole vocabulary
+  only when that token is illegal (:mod:`agentrt.backends.llama_sampling`).
 """
 
 from __future__ import annotations
@@ -26,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from agentrt._log import get_logger
+from agentrt.backends import llama_runtime, llama_sampling
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
+from agentrt.backends.llama_threads import ThreadPolicy
 from agentrt.backends.model_files import Progress, resolve_model_path
 from agentrt.backends.parsing import parse_text
 from agentrt.backends.prompting import bound_thought, step_messages
@@ -90,25 +103,34 @@ class EmbeddedBackend:
     """A GGUF model run in-process by llama-cpp-python.
 
     ``model_path``: a GGUF file; None means ``AGENTRT_MODEL`` or the default model.
-    ``n_threads``: default ``AGENTRT_THREADS`` or ``os.cpu_count()`` (on a machine shared with
-    other busy processes, fewer threads than cores is much faster: llama.cpp's threads wait
-    on each other at every layer).
+    ``n_threads``: a fixed thread count (default ``AGENTRT_THREADS``, else chosen before each
+    step from the cores other processes leave free, see :mod:`~agentrt.backends.llama_threads`).
     ``thought_max_chars`` bounds the thought in the grammar (see ``bound_thought``); ``llama``
-    injects a ready ``Llama`` (its settings are then the caller's).
+    injects a ready ``Llama`` (its settings are then the caller's, and it is not probed).
+    ``probe_command`` replaces the probe child's program (tests); ``lazy_grammar`` False keeps
+    llama-cpp-python's own sampler (the grammar over the whole vocabulary at every token).
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
                  n_threads: int | None = None, n_batch: int = 512,
                  thought_max_chars: int | None = 120, llama: Any = None,
                  progress: Progress | None = None,
-                 llama_kwargs: dict[str, Any] | None = None) -> None:
+                 llama_kwargs: dict[str, Any] | None = None,
+                 probe_command: Sequence[str] | None = None,
+                 lazy_grammar: bool = True) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
         self.capabilities = Capabilities(native_n=False, grammar=True, tool_call_format="json")
-        threads = n_threads or int(os.environ.get("AGENTRT_THREADS") or 0) or os.cpu_count() or 1
-        self._settings = {"n_ctx": n_ctx, "n_threads": threads,
+        self.threads = ThreadPolicy.from_env(n_threads)
+        threads = self.threads.current
+        self._settings = {"n_ctx": n_ctx, "n_threads": threads, "n_threads_batch": threads,
                           "n_batch": n_batch, "verbose": False, **(llama_kwargs or {})}
         self.thought_max_chars = thought_max_chars
+        self._probe_command = probe_command
+        self._lazy_grammar = lazy_grammar
+        self._sampler_stats: llama_sampling.SamplerStats | None = None
+        #: how the model was loaded (None until it is; an injected ``llama`` has none)
+        self.load_params: llama_runtime.LoadParams | None = None
         self._llama = llama
         self._progress = progress
         self._lock = asyncio.Lock()
@@ -137,15 +159,45 @@ class EmbeddedBackend:
             llama_cpp = _import_llama_cpp()
             path = resolve_model_path(self._model_path, progress=self._progress)
             started = time.perf_counter()
+            params = llama_runtime.choose_load_params()
+            # a child process runs the model first (once; the verdict is cached), so that a
+            # llama.cpp that dies on this CPU raises here instead of killing the interpreter
+            params = llama_runtime.ensure_runnable(path, self._settings, params,
+                                                   command=self._probe_command)
+            probed = time.perf_counter()
             try:
-                self._llama = llama_cpp.Llama(model_path=str(path), **self._settings)
+                llm = llama_runtime.create_llama(llama_cpp, str(path),
+                                                 use_extra_bufts=params.use_extra_bufts,
+                                                 **self._settings)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise BackendError(f"llama.cpp could not load {path}: {exc}",
                                    backend=self.name) from exc
+            self.load_params = params
+            if self._lazy_grammar:
+                try:
+                    self._sampler_stats = llama_sampling.install(llm, llama_cpp.llama_cpp)
+                except AttributeError as exc:  # another binding version: its own sampler
+                    log.warning("embedded.lazy_grammar_unavailable", error=str(exc))
+            self._llama = llm
             self._totals["load_seconds"] = time.perf_counter() - started
             log.info("embedded.loaded", path=str(path), seconds=self._totals["load_seconds"],
-                     n_ctx=self._settings["n_ctx"], n_threads=self._settings["n_threads"])
+                     probe_seconds=round(probed - started, 3), n_ctx=self._settings["n_ctx"],
+                     n_threads=self._settings["n_threads"],
+                     use_extra_bufts=params.use_extra_bufts, reason=params.reason)
         return self._llama
+
+    def _set_threads(self, llm: Any) -> int:
+        """Apply the thread policy's choice for the next step (llama.cpp takes it per call)."""
+        threads = self.threads.choose()
+        if threads != self._settings["n_threads"]:
+            llama_cpp = _import_llama_cpp()
+            try:
+                llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
+            except (AttributeError, TypeError):  # an injected fake
+                return int(self._settings["n_threads"])
+            self._settings["n_threads"] = self._settings["n_threads_batch"] = threads
+            log.debug("embedded.threads", n_threads=threads, others=self.threads.others)
+        return threads
 
     async def load(self) -> None:
         """Assemble/verify the model file if needed and load it (otherwise done on first use)."""
@@ -194,7 +246,9 @@ class EmbeddedBackend:
     def _complete_locked(self, messages: list[Message], grammar: Any, sampling: Sampling,
                          seed: int) -> tuple[str, dict[str, Any]]:
         llm = self._load_locked()
+        threads = self._set_threads(llm)
         before = list(llm.input_ids[: llm.n_tokens]) if hasattr(llm, "input_ids") else []
+        fallbacks = self._sampler_stats.fallbacks if self._sampler_stats else 0
         self._perf(llm, reset=True)
         started = time.perf_counter()
         try:
@@ -212,12 +266,16 @@ class EmbeddedBackend:
         reused = _common_prefix(before, prompt)
         if reused == prompt_tokens and reused:  # llama.cpp replays the last prompt token
             reused -= 1
-        p_s, g_s, _n_p, _n_g = self._perf(llm)
+        p_s, g_s, _n_p, n_g = self._perf(llm)
+        self.threads.record(threads, n_g, g_s)
         choice = (reply.get("choices") or [{}])[0]
         meta = {"backend": self.name, "seed": seed, "finish_reason": choice.get("finish_reason"),
                 "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                 "reused_prompt_tokens": reused, "seconds": round(wall, 4),
-                "prompt_seconds": round(p_s, 4), "generation_seconds": round(g_s, 4)}
+                "prompt_seconds": round(p_s, 4), "generation_seconds": round(g_s, 4),
+                "threads": threads}
+        if self._sampler_stats is not None:
+            meta["grammar_fallbacks"] = self._sampler_stats.fallbacks - fallbacks
         t = self._totals
         t["completions"] += 1
         t["prompt_tokens"] += prompt_tokens
@@ -258,9 +316,12 @@ class EmbeddedBackend:
         async with self._lock:
             llm, self._llama = self._llama, None
             close = getattr(llm, "close", None)
+            grammars = getattr(llm, "_agentrt_grammars", None)
             if callable(close):
                 def _close() -> None:
                     with self._model_lock:
+                        if grammars is not None:  # they point into the model's vocabulary
+                            grammars.close()
                         close()
 
                 await asyncio.to_thread(_close)

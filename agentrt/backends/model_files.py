@@ -31,6 +31,7 @@ __all__ = [
     "assemble_default_model",
     "cache_dir",
     "download_default_model",
+    "model_identity",
     "resolve_model_path",
     "verify_file",
 ]
@@ -126,6 +127,20 @@ def verify_file(path: Path, sha256: str, *, progress: Progress | None = None) ->
             "expected model; delete it to re-assemble", path=str(path), expected=sha256,
             actual=actual)
     stamp.write_text(json.dumps({**_stamp_of(path), "sha256": sha256}))
+
+
+def model_identity(path: Path) -> dict[str, object]:
+    """What identifies a model file cheaply: size, mtime and, when a valid verification stamp
+    is beside it, its sha256 (the file is never hashed here)."""
+    ident: dict[str, object] = {"name": path.name, **_stamp_of(path)}
+    try:
+        saved = json.loads(_stamp_path(path).read_text())
+        if isinstance(saved, dict) and {k: saved.get(k) for k in ("size", "mtime_ns")} \
+                == _stamp_of(path) and isinstance(saved.get("sha256"), str):
+            ident = {"sha256": saved["sha256"], "size": saved["size"]}
+    except (OSError, ValueError):
+        pass
+    return ident
 
 
 def _part_paths(source: ModelSource) -> list[Path]:
