@@ -42,3 +42,15 @@ def test_spec_path() -> None:
     assert spec_path("flights").name == "flights.yaml" and spec_path("hotels").is_file()
     with pytest.raises(ValueError):
         spec_path("trains")
+
+
+def test_demo_toolset_points_both_specs_at_the_services() -> None:
+    from agentrt_demo import demo_credentials, demo_toolset
+
+    toolset = demo_toolset("http://127.0.0.1:1", "http://127.0.0.1:2")
+    assert {"search_flight_offers", "create_flight_booking", "search_hotels",
+            "cancel_hotel_booking"} <= set(toolset.names)
+    assert sorted(s.base_url for s in toolset.services) == ["http://127.0.0.1:1",
+                                                            "http://127.0.0.1:2"]
+    assert demo_credentials(toolset) == {"ApiKeyAuth": DEMO_API_KEY}
+    assert demo_credentials(toolset, "other") == {"ApiKeyAuth": "other"}

@@ -14,7 +14,7 @@ from typing import Any
 
 from agentrt_demo.hotels import room_free
 from agentrt_demo.seed import CABIN_LETTERS
-from agentrt_demo.seed_hotels import stay_price
+from agentrt_demo.seed_hotels import seeded_for, stay_price
 
 __all__ = ["NEGATIVE_WORDS", "expected_offers", "expected_rooms", "mentions_number"]
 
@@ -67,7 +67,7 @@ def expected_rooms(conn: sqlite3.Connection, spec: dict[str, Any],
     max_price_per_night. Bookings in ``exclude`` (the run's own) do not occupy rooms.
     """
     start, end = date.fromisoformat(spec["check_in"]), date.fromisoformat(spec["check_out"])
-    nights = (end - start).days
+    nights, seed_day = (end - start).days, seeded_for(conn)
     placeholders = ",".join("?" * len(exclude))
     conn.execute("SAVEPOINT expected")  # hide the run's own bookings, then undo
     try:
@@ -78,7 +78,7 @@ def expected_rooms(conn: sqlite3.Connection, spec: dict[str, Any],
                 "SELECT r.*, h.name AS hotel_name, h.rating FROM rooms r JOIN hotels h USING (hotel_id)"
                 " WHERE h.city = ? COLLATE NOCASE AND r.max_guests >= ? AND h.rating >= ?",
                 (spec["city"], spec.get("guests", 1), spec.get("min_rating", 0))).fetchall():
-            total = stay_price(room["base_rate"], start, end)
+            total = stay_price(room["base_rate"], start, end, seed_day)
             if total / nights > spec.get("max_price_per_night", float("inf")):
                 continue
             if room_free(conn, room, start, end):

@@ -1,7 +1,9 @@
 """Demo services, clock: the "today" that the demo's inventory, date checks and tasks share.
 
 The default is the real UTC date; set ``AGENTRT_DEMO_TODAY=YYYY-MM-DD`` (or pass ``today=``
-to the app factories and task functions) to pin it, e.g. for reproducible evaluations.
+to the app factories and task functions) to pin it. The clock only decides which ISO dates
+are shown and what counts as "the past": the inventory, the tasks and their expected outcomes
+are functions of the day *offset* from it, so runs on different days are comparable.
 """
 
 from __future__ import annotations

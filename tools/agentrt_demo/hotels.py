@@ -27,7 +27,7 @@ from agentrt_demo.common import (
 from agentrt_demo.db import ServiceState, ensure_db, write_tx
 from agentrt_demo.idempotency import replay_or_run
 from agentrt_demo.keys import DEMO_API_KEY
-from agentrt_demo.seed_hotels import nights, stay_price
+from agentrt_demo.seed_hotels import nights, seeded_for, stay_price
 
 __all__ = ["MAX_NIGHTS", "create_hotels_app", "room_free"]
 
@@ -47,12 +47,13 @@ def room_free(conn: sqlite3.Connection, room: sqlite3.Row, check_in: date, check
     return True
 
 
-def _room_json(room: sqlite3.Row, stay: tuple[date, date] | None, free: bool | None) -> dict[str, Any]:
+def _room_json(room: sqlite3.Row, stay: tuple[date, date] | None, free: bool | None,
+               seed_day: date) -> dict[str, Any]:
     out: dict[str, Any] = {"room_id": room["room_id"], "name": room["name"],
                            "max_guests": room["max_guests"], "beds": room["beds"],
                            "base_rate": float(room["base_rate"])}
     if stay is not None:
-        total, count = stay_price(room["base_rate"], *stay), (stay[1] - stay[0]).days
+        total, count = stay_price(room["base_rate"], *stay, seed_day), (stay[1] - stay[0]).days
         out.update(available=bool(free), nights=count, nightly_rate=round(total / count, 2),
                    total_price=float(total))
     return out
@@ -78,6 +79,7 @@ class _HotelService(ServiceState):
         stay = self._stay(p["check_in"], p["check_out"], "query")
         count = (stay[1] - stay[0]).days
         with self.db() as conn:
+            seed_day = seeded_for(conn)
             hotels = conn.execute("SELECT * FROM hotels WHERE city = ? COLLATE NOCASE",
                                   (p["city"].strip(),)).fetchall()
             if not hotels:
@@ -91,11 +93,11 @@ class _HotelService(ServiceState):
                 rooms = conn.execute("SELECT * FROM rooms WHERE hotel_id = ? AND max_guests >= ?"
                                      " ORDER BY base_rate, room_id", (hotel["hotel_id"], p["guests"]))
                 for room in rooms:
-                    total = stay_price(room["base_rate"], *stay)
+                    total = stay_price(room["base_rate"], *stay, seed_day)
                     if "max_price_per_night" in p and total / count > p["max_price_per_night"]:
                         continue
                     if (best is None or total < best[0]) and room_free(conn, room, *stay):
-                        best = (total, _room_json(room, stay, True))
+                        best = (total, _room_json(room, stay, True, seed_day))
                 if best is not None:
                     results.append((best[0], hotel, best[1]))
         key = (lambda r: (r[0], r[1]["hotel_id"])) if p["sort"] == "price" else (
@@ -114,7 +116,8 @@ class _HotelService(ServiceState):
             hotel = conn.execute("SELECT * FROM hotels WHERE hotel_id = ?", (p["hotel_id"],)).fetchone()
             if hotel is None:
                 raise ApiError(404, "not_found", f"no hotel {p['hotel_id']}")
-            rooms = [_room_json(r, stay, stay is not None and room_free(conn, r, *stay))
+            seed_day = seeded_for(conn)
+            rooms = [_room_json(r, stay, stay is not None and room_free(conn, r, *stay), seed_day)
                      for r in conn.execute("SELECT * FROM rooms WHERE hotel_id = ?"
                                            " ORDER BY base_rate, room_id", (p["hotel_id"],))]
         return Reply(body={"hotel_id": hotel["hotel_id"], "name": hotel["name"],
@@ -144,7 +147,8 @@ class _HotelService(ServiceState):
                             (ref, room["room_id"], room["hotel_id"], stay[0].isoformat(),
                              stay[1].isoformat(), body["guests"], guest["first_name"],
                              guest["last_name"], guest["email"],
-                             stay_price(room["base_rate"], *stay) * 100, utc_now_iso()))
+                             stay_price(room["base_rate"], *stay, seeded_for(conn)) * 100,
+                             utc_now_iso()))
                         break
                 return Reply(status=201, body=self._booking_json(conn, ref),
                              headers={"Location": f"/bookings/{ref}"})

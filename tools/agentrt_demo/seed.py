@@ -2,9 +2,12 @@
 
 Each route has a fixed daily schedule (flight numbers, times and carriers never change from
 day to day, as with real airlines); fares and seats left vary per day through a random
-generator seeded by the flight number and date, so the inventory for a given date is the
-same whatever "today" was when it was seeded. One row of ``flights`` is one dated departure
-(nonstop, or a one-stop itinerary) with a price and seat count per cabin.
+generator seeded by the day's *offset* from the demo's today on a fixed calendar
+(:func:`generator_day`), never by the real date. So "day N after today" holds the same
+flights, fares and seats whatever today is; only the ISO dates shown (today + N) move.
+Weekday-like variation (routes that skip a day of the week, dearer Fridays) follows
+:func:`demo_weekday`, a function of the offset too. One row of ``flights`` is one dated departure (nonstop, or a one-stop itinerary) with a
+price and seat count per cabin.
 """
 
 from __future__ import annotations
@@ -21,9 +24,13 @@ from datetime import date, timedelta
 
 from agentrt_demo.seed_data import AIRLINES, AIRPORTS, HUBS, NO_SERVICE, UTC_OFFSET
 
-__all__ = ["CABIN_LETTERS", "HORIZON_DAYS", "SEED_VERSION", "seed_flights"]
+__all__ = ["CABIN_LETTERS", "HORIZON_DAYS", "SEED_DAY", "SEED_VERSION", "demo_weekday",
+           "flight_rows", "generator_day", "seed_flights"]
 
-SEED_VERSION = 2
+SEED_VERSION = 4  # 4: content is a function of the day offset, no longer of the real date
+# The generator's fixed calendar: day N of every demo is generated as this date + N (the day
+# the task set was written against), whatever the demo's today is.
+SEED_DAY = date(2026, 11, 25)
 HORIZON_DAYS = 120
 CABIN_LETTERS = {"economy": "Y", "premium_economy": "W", "business": "C", "first": "F"}
 _CABIN_FACTOR = {"Y": 1.0, "W": 1.7, "C": 3.4, "F": 6.0}
@@ -75,10 +82,28 @@ class _Slot:
 
     legs: tuple[_Leg, ...]
     layover: int
-    days: frozenset[int]  # weekdays operated (0 = Monday)
+    days: frozenset[int]  # demo weekdays operated (see demo_weekday)
     base_cents: int
     cabins: str
     lowcost: bool
+
+
+def generator_day(offset: int) -> date:
+    """The fixed date that day ``offset`` of the demo is generated as (its seed and season).
+
+    Day ``offset`` after the demo's today, whatever today is, draws its random numbers from
+    this date's seed and takes its weekday-like and seasonal variation from it.
+    """
+    return SEED_DAY + timedelta(days=offset)
+
+
+def demo_weekday(offset: int) -> int:
+    """The weekday-like index (0 = a Monday) of the day ``offset`` days after the demo's today.
+
+    It repeats every 7 days but is not the real weekday of today + ``offset``: the week-shaped
+    variation of the inventory (schedules, fares, nightly rates) depends on the offset alone.
+    """
+    return generator_day(offset).weekday()
 
 
 def _h(*parts: object) -> float:
@@ -207,15 +232,25 @@ def _shift(leg: _Leg) -> int:
     return int((UTC_OFFSET[leg.destination] - UTC_OFFSET[leg.origin]) * 60)
 
 
+def flight_rows(today: date, days: int = HORIZON_DAYS) -> Iterator[tuple[object, ...]]:
+    """The ``flights`` rows for ``days`` days from ``today``, in insertion order (without ids).
+
+    A pure function of the offset up to the dates: the rows for ``today + n``
+    differ between two values of ``today`` only by the date shift.
+    """
+    return _rows(_schedule(), today, days)
+
+
 def _rows(slots: list[_Slot], today: date, days: int) -> Iterator[tuple[object, ...]]:
     caps = {"Y": 120, "W": 24, "C": 28, "F": 8}
     for offset in range(days):
         day = today + timedelta(days=offset)
-        rng = random.Random(day.toordinal())
+        rng = random.Random(generator_day(offset).toordinal())
+        weekday = demo_weekday(offset)
         ahead = 1.5 if offset < 7 else 1.2 if offset < 21 else 1.0 if offset < 60 else 0.9
-        dow = (1.0, 0.9, 0.9, 1.0, 1.15, 1.05, 1.15)[day.weekday()]
+        dow = (1.0, 0.9, 0.9, 1.0, 1.15, 1.05, 1.15)[weekday]
         for slot in slots:
-            if day.weekday() not in slot.days:
+            if weekday not in slot.days:
                 continue
             first, last = slot.legs[0], slot.legs[-1]
             total = sum(leg.duration for leg in slot.legs) + slot.layover
@@ -261,5 +296,5 @@ def seed_flights(conn: sqlite3.Connection, today: date, days: int = HORIZON_DAYS
         "INSERT INTO flights (number, airline, origin, destination, dep_date, dep_time, arr_date,"
         " arr_time, duration, stops, via, segments, price_y, seats_y, price_w, seats_w, price_c,"
         " seats_c, price_f, seats_f) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        _rows(_schedule(), today, days))
+        flight_rows(today, days))
     conn.execute("COMMIT")

@@ -2,8 +2,9 @@
 
 Hotels and room types are fixed per city (seeded by the city code); availability is computed
 from bookings (a room type has ``total_rooms`` rooms each night), and the nightly rate of a
-room follows :func:`nightly_rate`, a pure function of the room's base rate and the night,
-so the services and the task checker price a stay identically.
+room follows :func:`nightly_rate`, a pure function of the room's base rate and the night's
+offset from the day the inventory was seeded for (``meta.seeded_for``), never of the calendar,
+so the services and the task checker price a stay identically whatever today is.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 import sqlite3
 from datetime import date, timedelta
 
-from agentrt_demo.seed import SEED_VERSION
+from agentrt_demo.seed import SEED_VERSION, demo_weekday, generator_day
 from agentrt_demo.seed_data import (
     AIRPORTS,
     CITY_COST,
@@ -22,7 +23,7 @@ from agentrt_demo.seed_data import (
     STREETS,
 )
 
-__all__ = ["HOTELS_SCHEMA", "nightly_rate", "nights", "seed_hotels", "stay_price"]
+__all__ = ["HOTELS_SCHEMA", "nightly_rate", "nights", "seed_hotels", "seeded_for", "stay_price"]
 
 HOTELS_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,14 +45,15 @@ CREATE TABLE idempotency (key TEXT NOT NULL, operation TEXT NOT NULL,
     created_at TEXT NOT NULL, PRIMARY KEY (key, operation));
 """
 
+# Season factor by the month of the generator's calendar (seed.generator_day), not the real one.
 _SEASON = {1: 0.85, 2: 0.85, 3: 0.95, 4: 1.05, 5: 1.1, 6: 1.25, 7: 1.3, 8: 1.3, 9: 1.1,
            10: 1.0, 11: 0.9, 12: 1.15}
 
 
-def nightly_rate(base_rate: int, night: date) -> int:
-    """The price in whole EUR of one night starting on ``night`` for a room of ``base_rate``."""
-    weekend = 1.2 if night.weekday() in (4, 5) else 1.0
-    return max(25, round(base_rate * weekend * _SEASON[night.month]))
+def nightly_rate(base_rate: int, offset: int) -> int:
+    """The price in whole EUR of the night ``offset`` days after the seed day, at ``base_rate``."""
+    weekend = 1.2 if demo_weekday(offset) in (4, 5) else 1.0
+    return max(25, round(base_rate * weekend * _SEASON[generator_day(offset).month]))
 
 
 def nights(check_in: date, check_out: date) -> list[date]:
@@ -59,9 +61,17 @@ def nights(check_in: date, check_out: date) -> list[date]:
     return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
 
 
-def stay_price(base_rate: int, check_in: date, check_out: date) -> int:
-    """Total price in whole EUR of a stay."""
-    return sum(nightly_rate(base_rate, n) for n in nights(check_in, check_out))
+def stay_price(base_rate: int, check_in: date, check_out: date, seed_day: date) -> int:
+    """Total price in whole EUR of a stay in an inventory seeded for ``seed_day``."""
+    return sum(nightly_rate(base_rate, (n - seed_day).days) for n in nights(check_in, check_out))
+
+
+def seeded_for(conn: sqlite3.Connection) -> date:
+    """The day a demo database was seeded for (its day 0), from its ``meta`` table."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'seeded_for'").fetchone()
+    if row is None:
+        raise ValueError("not a seeded demo database (no meta.seeded_for)")
+    return date.fromisoformat(row[0])
 
 
 def _cities() -> list[tuple[str, str, str]]:
@@ -79,7 +89,7 @@ def seed_hotels(conn: sqlite3.Connection, today: date) -> None:
                      [("seed_version", str(SEED_VERSION)), ("seeded_for", today.isoformat()),
                       ("service", "hotels")])
     for metro, city, country in _cities():
-        rng = random.Random(f"hotels/{metro}")
+        rng = random.Random(f"hotels/{metro}")  # fixed per city: no date, no offset
         stems = rng.sample(HOTEL_STEMS, 4 + rng.randint(0, 4))
         for i, stem in enumerate(stems, start=1):
             hotel_id = f"{metro}-{i:02d}"
