@@ -12,62 +12,36 @@ Speaks to vLLM's server (``vllm serve``), llama.cpp's servers and any peer. Two 
 
 ``n`` is sent as is; a server that returns fewer choices than asked (llama.cpp ignores ``n``)
 gets the rest as further requests with distinct seeds, and is remembered as such. Transport
-failures and 429/502/503/504 are retried (tenacity, bounded attempts and time), then raised as
+failures and 429/502/503/504 are retried with the shared `agentrt.retrying` loop (bounded
+attempts and time, ``Retry-After`` honoured on 429/503), then raised as
 :class:`~agentrt.errors.BackendError`; the decision uses exception types and status codes only.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential,
-    wait_random,
-)
 
 from agentrt._log import get_logger
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.parsing import parse_message
 from agentrt.backends.prompting import step_messages
 from agentrt.errors import BackendError, ConfigError
+from agentrt.retrying import RetryPolicy, retry_call
 
-__all__ = ["OpenAIBackend", "RetryPolicy"]
+__all__ = ["DEFAULT_RETRY", "OpenAIBackend"]
 
 log = get_logger(__name__)
 
 Flavour = Literal["openai", "vllm", "llamacpp"]
 Mode = Literal["tools", "json"]
 
-#: transport failures worth another attempt (the request may not have reached the model)
-_TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError,
-    httpx.WriteError,
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RetryPolicy:
-    """How hard to try before a :class:`BackendError`: bounded attempts and total time."""
-
-    attempts: int = 3
-    deadline_s: float = 180.0
-    initial_wait_s: float = 0.5
-    max_wait_s: float = 8.0
-    statuses: frozenset[int] = frozenset({429, 502, 503, 504})
-
-
-class _TransientStatus(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        super().__init__(f"HTTP {response.status_code}")
+#: The backend's default: a model request is slow, so waits and the whole-call bound are longer
+#: than the executor's. Any `RetryPolicy` may be passed instead.
+DEFAULT_RETRY = RetryPolicy(attempts=3, backoff=0.5, max_wait=8.0, jitter=0.5, max_elapsed=180.0)
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -96,7 +70,8 @@ class OpenAIBackend:
                  mode: Mode | None = None, tool_choice: str = "required",
                  client: httpx.AsyncClient | None = None, api_key: str | None = None,
                  timeout_s: float = 120.0, connect_timeout_s: float = 5.0,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         if flavour not in ("openai", "vllm", "llamacpp"):
             raise ConfigError(f"unknown flavour {flavour!r}: use openai, vllm or llamacpp")
         self.base_url = base_url.rstrip("/")
@@ -107,7 +82,8 @@ class OpenAIBackend:
             raise ConfigError(f"unknown mode {self.mode!r}: use tools or json")
         self.tool_choice = tool_choice
         self.name = f"{flavour}:{self.base_url}#{model or ''}"
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_RETRY
+        self._sleep = sleep
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._owns_client = client is None
@@ -121,38 +97,35 @@ class OpenAIBackend:
 
     # -- HTTP -----------------------------------------------------------------------------
     async def _send(self, method: str, url: str, payload: Any = None) -> httpx.Response:
-        policy = self.retry
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(1, policy.attempts)) | stop_after_delay(policy.deadline_s),
-            # exponential backoff plus jitter (spelled so that tenacity 8 and 9 agree)
-            wait=wait_exponential(multiplier=policy.initial_wait_s, max=policy.max_wait_s)
-            + wait_random(0, policy.initial_wait_s),
-            retry=retry_if_exception_type((*_TRANSIENT_ERRORS, _TransientStatus)),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    self.requests += 1
-                    response = await self._client.request(
-                        method, url, json=payload, headers=self._headers, timeout=self._timeout)
-                    if response.status_code in policy.statuses:
-                        raise _TransientStatus(response)
-        except _TransientStatus as exc:
-            code = exc.response.status_code
-            raise BackendError(f"{url}: HTTP {code} after {policy.attempts} attempts: "
-                               f"{_server_message(exc.response)}", backend=self.name,
-                               status_code=code) from exc
-        except httpx.TimeoutException as exc:
+        attempts = 0
+
+        async def attempt() -> httpx.Response | httpx.HTTPError:
+            nonlocal attempts
+            attempts += 1
+            self.requests += 1
+            try:
+                return await self._client.request(
+                    method, url, json=payload, headers=self._headers, timeout=self._timeout)
+            except httpx.HTTPError as exc:  # a value: `retry_call` decides on its type
+                return exc
+
+        result = await retry_call(attempt, self.retry, sleep=self._sleep)
+        tried = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        if isinstance(result, httpx.TimeoutException):
             raise BackendError(f"{url}: the model server did not answer in time "
-                               f"({type(exc).__name__}, {policy.attempts} attempts)",
-                               backend=self.name) from exc
-        except httpx.ConnectError as exc:
+                               f"({type(result).__name__}, {tried})",
+                               backend=self.name) from result
+        if isinstance(result, httpx.ConnectError):
             raise BackendError(f"cannot connect to the model server at {self.base_url} "
-                               f"({exc}); is it running?", backend=self.name) from exc
-        except httpx.HTTPError as exc:
-            raise BackendError(f"{url}: {type(exc).__name__}: {exc}", backend=self.name) from exc
-        return response
+                               f"({result}); is it running?", backend=self.name) from result
+        if isinstance(result, httpx.HTTPError):
+            raise BackendError(f"{url}: {type(result).__name__}: {result}",
+                               backend=self.name) from result
+        if result.status_code in self.retry.statuses:
+            code = result.status_code
+            raise BackendError(f"{url}: HTTP {code} after {tried}: {_server_message(result)}",
+                               backend=self.name, status_code=code)
+        return result
 
     async def _json(self, method: str, path: str, payload: Any = None) -> Any:
         url = f"{self.base_url}{path}"

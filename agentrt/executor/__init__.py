@@ -5,7 +5,7 @@ from agentrt.executor.executor import Executor, ToolsetLike
 from agentrt.executor.observation import FAILING, NOT_SENT, Observation, Outcome
 from agentrt.executor.policy import Decision, Policy, PolicyMode, RequestDescription
 from agentrt.executor.redact import DEFAULT_REDACTOR, Redactor, redact_processor, scrub
-from agentrt.executor.retry import RetryPolicy
+from agentrt.retrying import RetryPolicy
 
 __all__ = [
     "DEFAULT_REDACTOR",

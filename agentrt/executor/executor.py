@@ -8,7 +8,6 @@ reported as ``lost``, never as a plain failure. Secrets are kept out of observat
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -17,13 +16,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_result,
-    stop_after_attempt,
-    stop_after_delay,
-)
 
 from agentrt._log import get_logger
 from agentrt.executor.auth import Authenticator, AuthError, Credentials, Secret
@@ -31,7 +23,8 @@ from agentrt.executor.observation import Observation, Outcome
 from agentrt.executor.policy import Policy, RequestDescription
 from agentrt.executor.redact import DEFAULT_REDACTOR, Redactor
 from agentrt.executor.request import BuildError, PreparedRequest, build_request, origin_of
-from agentrt.executor.retry import MAYBE_SENT, TIMEOUTS, RetryPolicy, certainly_not_sent
+from agentrt.retrying import MAYBE_SENT, TIMEOUTS, RetryPolicy, certainly_not_sent, retry_call
+from agentrt.toolset.servers import effective_base_url
 from agentrt.toolset.tool import Tool
 from agentrt.validation import Violation
 
@@ -67,7 +60,6 @@ class _Tries:
 
     count: int = 0
     maybe_delivered: bool = False
-    last_error: BaseException | None = None
     results: list[_Answer | BaseException] = field(default_factory=list)
 
 
@@ -75,8 +67,10 @@ class Executor:
     """Executes tool calls of a toolset over HTTP. Use as ``async with Executor(...) as ex``.
 
     ``base_urls`` overrides where services live: one URL for every service, or a mapping
-    ``{service_name: url}``. ``allowed_origins`` (URLs) defaults to the origins of the
-    services' effective base URLs; a request to any other origin is refused unsent.
+    ``{service_name: url}``; an operation that declares its own absolute ``servers`` still goes
+    there (`base_url_for`). ``allowed_origins`` (URLs) defaults to the origins of every tool's
+    effective base URL, operations' own servers included; a request to any other origin is
+    refused unsent.
     ``policy`` (`Policy`, "allow" | "deny" | "confirm", or a confirm callable) decides every
     non-safe call; the default denies them. ``sleep`` replaces `asyncio.sleep` between retries.
     """
@@ -129,12 +123,15 @@ class Executor:
             await self.client.aclose()
 
     def base_url_for(self, tool: Tool) -> str:
-        """Where ``tool``'s service lives: the caller's override, else the spec's."""
+        """Where ``tool``'s requests go: an operation's own absolute server, else the caller's
+        override for its service (a relative operation server resolved against it), else
+        the spec's (see `agentrt.toolset.servers`)."""
+        override: str | None = None
         if isinstance(self._base_urls, str):
-            return self._base_urls
-        if self._base_urls and tool.service.name in self._base_urls:
-            return self._base_urls[tool.service.name]
-        return tool.service.base_url
+            override = self._base_urls
+        elif self._base_urls and tool.service.name in self._base_urls:
+            override = self._base_urls[tool.service.name]
+        return effective_base_url(tool.service, override)
 
     async def execute(self, name: str, arguments: Mapping[str, Any] | str, *,
                       idempotency_key: str | None = None) -> Observation:
@@ -222,45 +219,9 @@ class Executor:
 
     async def _send(self, request: httpx.Request, *, resend_allowed: bool,
                     retry: RetryPolicy | None = None) -> _Tries:
-        policy = retry or self.retry
         tries = _Tries()
-
-        def again(result: _Answer | BaseException) -> bool:
-            if isinstance(result, BaseException):
-                return policy.should_retry_error(result, resend_allowed=resend_allowed)
-            return resend_allowed and policy.should_retry_status(result.status_code,
-                                                                 result.headers)
-
-        def wait_after(result: _Answer | BaseException | None, attempt_number: int) -> float:
-            if isinstance(result, _Answer):
-                asked = policy.retry_after(result.status_code, result.headers)
-                if asked is not None:
-                    return asked
-            return policy.backoff_for(attempt_number)
-
-        def wait(state: RetryCallState) -> float:  # tenacity counts from the 2nd attempt
-            result = state.outcome.result() if state.outcome else None
-            return wait_after(result, state.attempt_number + 1)
-
-        # first attempt outside tenacity: most calls need no retry, and it costs little
-        start = time.monotonic()
-        first = await self._attempt(request, tries)
-        if policy.attempts == 1 or not again(first):
-            return tries
-        first_wait = wait_after(first, 1)
-        if (policy.max_elapsed is not None
-                and time.monotonic() - start + first_wait > policy.max_elapsed):
-            return tries
-        await (self._sleep or asyncio.sleep)(first_wait)
-        stop = stop_after_attempt(policy.attempts - 1)
-        if policy.max_elapsed is not None:  # what is left of the whole call's budget
-            budget = max(0.0, policy.max_elapsed - (time.monotonic() - start))
-            stop = stop | stop_after_delay(budget)  # type: ignore[assignment]
-        kwargs: dict[str, Any] = {"sleep": self._sleep} if self._sleep else {}
-        retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_result(again),
-                                 retry_error_callback=lambda s: s.outcome.result()
-                                 if s.outcome else None, **kwargs)
-        await retrying(self._attempt, request, tries)
+        await retry_call(lambda: self._attempt(request, tries), retry or self.retry,
+                         resend_allowed=resend_allowed, sleep=self._sleep)
         return tries
 
     async def _attempt(self, request: httpx.Request, tries: _Tries) -> _Answer | BaseException:
@@ -276,8 +237,6 @@ class Executor:
             if not certainly_not_sent(exc):
                 tries.maybe_delivered = True
             result = exc
-        if isinstance(result, _Answer):
-            tries.last_error = None
         tries.results.append(result)
         _log.debug("executor.attempt", attempt=tries.count, url=self.redactor.scrub_text(
             str(request.url)), idempotency_key=request.headers.get("idempotency-key"),

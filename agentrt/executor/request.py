@@ -208,9 +208,12 @@ def _build_body(tool: Tool, args: Mapping[str, Any]) -> tuple[bytes | None, str 
         return None, None, None
     params = {p.wire_name: p for p in tool.params if p.location == "body"}
     if body.mode == "whole":
-        if body.argument not in args:
+        if body.argument in args:
+            data = args[body.argument]
+        elif body.required:  # the toolset left it optional because `{}` is a valid body
+            data = {}
+        else:
             return None, None, None
-        data = args[body.argument]
     else:
         data = {p.wire_name: args[p.name] for p in params.values() if p.name in args}
         if not data and not body.required:

@@ -58,6 +58,7 @@ class Operation:
     responses: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     #: None: inherit the document's security; () : explicitly none
     security: tuple[dict[str, list[str]], ...] | None = None
+    #: the operation's own Server Objects, else its path item's; () : the document's apply
     servers: tuple[dict[str, Any], ...] = ()
     extensions: dict[str, Any] = field(default_factory=dict)
     deprecated: bool = False

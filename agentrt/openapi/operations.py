@@ -45,13 +45,27 @@ class OperationBuilder:
             if not isinstance(item, dict):
                 raise self.fail("a path item must be an object", ip)
             shared = item.get("parameters") or []
+            item_servers = self.servers(item, ip)
             for method in HTTP_METHODS:
                 if method in item:
-                    ops.append(self.operation(path, method, item[method], shared, ip))
+                    ops.append(self.operation(path, method, item[method], shared, ip,
+                                              item_servers))
         return ops
 
+    def servers(self, node: dict[str, Any], ptr: str) -> tuple[dict[str, Any], ...]:
+        """The ``servers`` a path item or operation declares (OpenAPI 3.x; () for none)."""
+        raw = node.get("servers")
+        if self.version == "2.0" or raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raise self.fail("'servers' must be an array", f"{ptr}/servers")
+        for i, server in enumerate(raw):
+            if not isinstance(server, dict) or not isinstance(server.get("url"), str):
+                raise self.fail("a server needs a string 'url'", f"{ptr}/servers/{i}")
+        return tuple(raw)
+
     def operation(self, path: str, method: str, op: Any, shared: list[Any],
-                  item_ptr: str) -> Operation:
+                  item_ptr: str, item_servers: tuple[dict[str, Any], ...] = ()) -> Operation:
         pointer = f"{item_ptr}/{method}"
         if not isinstance(op, dict):
             raise self.fail("an operation must be an object", pointer)
@@ -92,7 +106,7 @@ class OperationBuilder:
             tags=tuple(t for t in op.get("tags") or () if isinstance(t, str)),
             parameters=tuple(params.values()), request_body=body, responses=responses,
             security=tuple(security) if isinstance(security, list) else None,
-            servers=tuple(op.get("servers") or ()),
+            servers=self.servers(op, pointer) or item_servers,
             extensions={k: v for k, v in op.items() if k.startswith("x-")},
             deprecated=bool(op.get("deprecated")), defs=scope.defs,
         )

@@ -17,22 +17,15 @@ from agentrt.openapi import Spec, load_spec
 from agentrt.toolset.build import build_tool, tool_name
 from agentrt.toolset.render import call_schema, openai_tool
 from agentrt.toolset.retrieval import ToolIndex
+from agentrt.toolset.servers import OperationService, server_url
 from agentrt.toolset.tool import Body, Param, Service, SideEffect, Tool
 from agentrt.validation import ArgumentValidator, Violation, parse_arguments, unknown_tool
 
-__all__ = ["Body", "Param", "Service", "SideEffect", "Tool", "Toolset"]
-
-
-def _server_url(server: Mapping[str, Any]) -> str:
-    url = str(server.get("url", ""))
-    for name, var in (server.get("variables") or {}).items():
-        if isinstance(var, Mapping) and "default" in var:
-            url = url.replace("{" + name + "}", str(var["default"]))
-    return url
+__all__ = ["Body", "OperationService", "Param", "Service", "SideEffect", "Tool", "Toolset"]
 
 
 def _service_for(spec: Spec, base_url: str | None) -> Service:
-    url = base_url or (_server_url(spec.servers[0]) if spec.servers else "")
+    url = base_url or (server_url(spec.servers[0]) if spec.servers else "")
     if url.startswith("/") and spec.source.startswith(("http://", "https://")):
         from urllib.parse import urljoin
 
@@ -101,9 +94,12 @@ class Toolset:
 
     @property
     def services(self) -> tuple[Service, ...]:
+        """The services (one per spec) of the tools; an operation with its own servers counts
+        as its spec's service."""
         seen: dict[str, Service] = {}
         for t in self._tools.values():
-            seen.setdefault(t.service.source + t.service.base_url, t.service)
+            svc = t.service.document if isinstance(t.service, OperationService) else t.service
+            seen.setdefault(svc.source + svc.base_url, svc)
         return tuple(seen.values())
 
     def get(self, name: str) -> Tool | None:

@@ -8,8 +8,12 @@ import hashlib
 import re
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
+
 from agentrt.errors import SpecError
 from agentrt.openapi import Operation, Spec
+from agentrt.toolset.servers import operation_service
 from agentrt.toolset.tool import (
     COMPENSATION_EXTENSION,
     SIDE_EFFECT_EXTENSION,
@@ -107,14 +111,9 @@ def build_tool(op: Operation, spec: Spec, service: Service, name: str) -> Tool:
     if op.request_body is not None and op.request_body.content:
         media = _pick_media(op.request_body.content)
         schema = op.request_body.content[media]
-        names = schema.get("properties") if isinstance(schema, dict) else None
-        flat = (isinstance(names, dict) and names and schema.get("type") in ("object", None)
-                and not set(names) & set(props) and "$ref" not in schema
-                and not any(k in schema for k in ("allOf", "anyOf", "oneOf")))
-        if flat:
-            assert isinstance(names, dict)
+        if _flattens(schema, taken=set(props)):
             body_required = set(schema.get("required") or ())
-            for prop, sub in names.items():
+            for prop, sub in schema["properties"].items():
                 props[prop] = copy.deepcopy(sub)
                 req = op.request_body.required and prop in body_required
                 if req:
@@ -127,7 +126,9 @@ def build_tool(op: Operation, spec: Spec, service: Service, name: str) -> Tool:
             props[arg] = copy.deepcopy(schema)
             if op.request_body.description and "description" not in props[arg]:
                 props[arg]["description"] = op.request_body.description
-            if op.request_body.required:
+            # a required body that may be `{}` need not be asked for: the executor sends `{}`
+            if op.request_body.required and not (_object_media(media)
+                                                 and _accepts_empty(schema, op.defs)):
                 required.append(arg)
             body = Body(media_type=media, mode="whole", argument=arg,
                         required=op.request_body.required)
@@ -142,13 +143,50 @@ def build_tool(op: Operation, spec: Spec, service: Service, name: str) -> Tool:
     return Tool(
         name=name, description=describe(op), method=op.method, path=op.path,
         parameters=parameters, params=tuple(params), body=body,
-        side_effect=side_effect_of(op, spec.source), service=service,
+        side_effect=side_effect_of(op, spec.source),
+        service=operation_service(service, op.servers),
         operation_id=op.operation_id, response_schema=_with_defs(_success_schema(op), op),
         responses={k: _with_defs(v, op) for k, v in op.responses.items()},
         security=tuple(security),
         compensation=op.extensions.get(COMPENSATION_EXTENSION), tags=op.tags,
         pointer=op.pointer,
     )
+
+
+def _flattens(schema: Any, *, taken: set[str]) -> bool:
+    """Whether a body's properties can be offered as top-level arguments.
+
+    A plain object schema whose property names clash with no parameter flattens; so does one
+    with ``properties: {}`` that allows nothing else (the body is then ``{}``, no arguments).
+    """
+    if not isinstance(schema, dict) or schema.get("type") not in ("object", None):
+        return False
+    if "$ref" in schema or any(k in schema for k in ("allOf", "anyOf", "oneOf")):
+        return False
+    names = schema.get("properties")
+    if not isinstance(names, dict) or set(names) & taken:
+        return False
+    if names:
+        return True
+    open_ended = schema.get("additionalProperties", False) is not False or any(
+        k in schema for k in ("patternProperties", "unevaluatedProperties", "propertyNames"))
+    return not open_ended and not schema.get("required") and not schema.get("minProperties")
+
+
+def _object_media(media: str) -> bool:
+    """Media types whose body is an object: an empty one can be sent as ``{}`` / no fields."""
+    bare = media.split(";")[0].strip().lower()
+    return bool(_JSON.match(bare)) or bare in ("application/x-www-form-urlencoded",
+                                               "multipart/form-data")
+
+
+def _accepts_empty(schema: dict[str, Any], defs: dict[str, Any]) -> bool:
+    """Whether ``{}`` is a valid body under ``schema`` (with the operation's ``$defs``)."""
+    full = {**schema, "$defs": {**defs, **schema.get("$defs", {})}} if defs else schema
+    try:
+        return bool(Draft202012Validator(full).is_valid({}))
+    except (Unresolvable, re.error, RecursionError, TypeError, ValueError):
+        return False  # a schema jsonschema cannot run: keep the body a required argument
 
 
 def _pick_media(content: dict[str, Any]) -> str:

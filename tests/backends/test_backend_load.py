@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from agentrt.backends import (
+    MODEL_FORMS,
     Backend,
     EmbeddedBackend,
     OpenAIBackend,
     VLLMLocalBackend,
     load_backend,
+    model_forms_text,
 )
 from agentrt.errors import ConfigError
 
@@ -56,6 +58,20 @@ def test_bad_strings_list_the_forms(text: str) -> None:
         load_backend(text)
     message = str(info.value)
     assert repr(text) in message
-    for form in ("embedded:/path/model.gguf", "vllm:http://host:8000/v1#model",
-                 "vllm-local:MODEL[@lora=/path]", "openai:http://host:8000/v1#model"):
-        assert form in message
+    for _, example, description in MODEL_FORMS:
+        assert example in message and description in message
+
+
+async def test_model_forms_are_one_list_and_every_example_loads() -> None:
+    assert all(len(row) == 3 and all(isinstance(x, str) and x for x in row)
+               for row in MODEL_FORMS)
+    kinds = [form.split(":")[0] for form, _, _ in MODEL_FORMS]
+    assert kinds == ["embedded", "embedded", "openai", "vllm", "llamacpp", "vllm-local"]
+    examples = dict(zip(kinds[1:], [e for _, e, _ in MODEL_FORMS[1:]], strict=True))
+    assert examples["llamacpp"] == "llamacpp:http://host:8080/v1#model", "llama-server's port"
+    for _, example, _ in MODEL_FORMS:
+        be = load_backend(example.replace("[@lora=/path]", ""))
+        if isinstance(be, OpenAIBackend):
+            await be.aclose()
+    lines = model_forms_text().splitlines()
+    assert len(lines) == len(MODEL_FORMS) and all(line.startswith("  ") for line in lines)

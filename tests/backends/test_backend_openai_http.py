@@ -15,7 +15,7 @@ from agentrt.backends import OpenAIBackend, RetryPolicy, Sampling
 from agentrt.errors import BackendError
 
 BASE = "http://vllm.test:8000/v1"
-FAST = RetryPolicy(attempts=3, initial_wait_s=0, max_wait_s=0)
+FAST = RetryPolicy(attempts=3, backoff=0.0, jitter=0.0, max_wait=2.0)
 
 # Recorded from vLLM's /v1/chat/completions (ids shortened); the shape is what matters.
 VLLM_TOOL_CALLS = {
@@ -239,6 +239,35 @@ async def test_persistent_502_gives_up_after_bounded_attempts(
         await backend(rec).propose(messages, tools=tools)
     assert info.value.status_code == 502
     assert len(rec.requests) == 3
+
+
+async def test_retry_after_is_honoured_and_a_long_one_is_not_waited(
+        messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    rec = Recorder(httpx.Response(429, headers={"Retry-After": "2"}),
+                   httpx.Response(503, headers={"Retry-After": "1"}),
+                   httpx.Response(200, json=VLLM_TOOL_CALLS))
+    [cand] = await backend(rec, sleep=sleep).propose(messages, tools=tools)
+    assert cand.kind == "call" and len(rec.requests) == 3
+    assert waits == [2.0, 1.0], "the server's Retry-After, not the (zero) backoff"
+    waits.clear()
+    rec = Recorder(httpx.Response(429, headers={"Retry-After": "3600"}, text="slow down"))
+    with pytest.raises(BackendError, match="HTTP 429 after 1 attempt: slow down") as info:
+        await backend(rec, sleep=sleep).propose(messages, tools=tools)
+    assert info.value.status_code == 429 and len(rec.requests) == 1 and waits == []
+
+
+def test_one_retry_policy_for_backends_and_executor() -> None:
+    from agentrt.backends.openai_http import DEFAULT_RETRY
+    from agentrt.executor import RetryPolicy as ExecutorRetryPolicy
+    from agentrt.retrying import RetryPolicy as SharedRetryPolicy
+
+    assert RetryPolicy is ExecutorRetryPolicy is SharedRetryPolicy
+    assert isinstance(DEFAULT_RETRY, SharedRetryPolicy) and DEFAULT_RETRY.max_elapsed == 180.0
 
 
 async def test_timeouts_are_retried_then_raised(messages: list[dict[str, Any]],

@@ -280,7 +280,7 @@ async def test_every_call_is_logged_once(kit):
 
 
 def test_retry_policy_decisions_are_on_types_and_codes():
-    from agentrt.executor.retry import parse_retry_after
+    from agentrt.retrying import parse_retry_after
 
     p = RetryPolicy()
     req = httpx.Request("POST", "http://api.test/")

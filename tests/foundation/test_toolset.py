@@ -77,7 +77,7 @@ def test_names_are_sanitised_truncated_and_unique() -> None:
     assert sanitize_name("get /a b.c") == "get_a_b_c"
     long = sanitize_name("x" * 100)
     assert len(long) == 64
-    paths = {f"/very/long/path/segment/{'y' * 50}/{i}": {"get": {"responses": OK}}
+    paths: dict[str, Any] = {f"/very/long/path/segment/{'y' * 50}/{i}": {"get": {"responses": OK}}
              for i in range(3)}
     paths["/dup"] = {"get": {"operationId": "same.x", "responses": OK},
                      "put": {"operationId": "same x", "responses": OK}}
@@ -139,3 +139,106 @@ def test_call_schema_accepts_exactly_one_call_of_one_tool() -> None:
     one = ts.call_schema(["put_list"], include_finish=False, thought=False)
     assert len(one["anyOf"]) == 1
     assert Draft202012Validator(one).is_valid({"name": "put_list", "arguments": {"value": 1}})
+
+
+def _body_tool(schema: dict[str, Any], *, required: bool = True,
+               media: str = "application/json") -> Toolset:
+    return Toolset.from_spec(doc({"/reset": {"post": {
+        "operationId": "reset", "responses": OK,
+        "requestBody": {"required": required, "content": {media: {"schema": schema}}}}}}))
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_empty_properties_body_flattens_to_no_arguments(required: bool) -> None:
+    ts = _body_tool({"type": "object", "properties": {}}, required=required)
+    tool = ts.get("reset")
+    assert tool is not None and tool.body is not None
+    assert (tool.body.mode, tool.body.required) == ("flat", required)
+    assert tool.parameters["properties"] == {} and "required" not in tool.parameters
+    assert ts.validate("reset", {}) == [], "the natural call {} is accepted"
+    assert ts.validate("reset", None) == []
+    [v] = ts.validate("reset", {"body": {}})
+    assert v.kind == "unknown_argument"
+
+
+@pytest.mark.parametrize("schema", [{"type": "object"}, {}, {"type": "object", "properties": {},
+                                                             "additionalProperties": True},
+                                    {"type": "object", "additionalProperties": {"type": "string"}}])
+def test_required_body_that_accepts_empty_object_is_optional(schema: dict[str, Any]) -> None:
+    ts = _body_tool(schema)
+    tool = ts.get("reset")
+    assert tool is not None and tool.body is not None
+    assert (tool.body.mode, tool.body.argument, tool.body.required) == ("whole", "body", True)
+    assert "body" in tool.parameters["properties"]
+    assert "body" not in tool.parameters.get("required", []), "the executor sends {} for it"
+    assert ts.validate("reset", {}) == []
+    assert ts.validate("reset", {"body": {"note": "x"}}) == []
+
+
+@pytest.mark.parametrize("schema,media", [
+    ({"type": "object", "minProperties": 1}, "application/json"),
+    ({"type": "object", "required": ["x"], "properties": {}}, "application/json"),
+    ({"type": "array", "items": {"type": "string"}}, "application/json"),
+    ({"type": "string"}, "text/plain"),
+    ({}, "application/octet-stream"),
+])
+def test_required_body_that_refuses_empty_object_stays_required(schema: dict[str, Any],
+                                                                media: str) -> None:
+    ts = _body_tool(schema, media=media)
+    tool = ts.get("reset")
+    assert tool is not None and tool.body is not None and tool.body.mode == "whole"
+    assert tool.parameters["required"] == ["body"]
+    [v] = ts.validate("reset", {})
+    assert v.kind == "missing_required" and "'body'" in v.message
+
+
+SERVERS = {"openapi": "3.1.0", "info": {"title": "S", "version": "1"},
+           "servers": [{"url": "http://{host}:9/api", "variables": {"host": {"default": "doc"}}}],
+           "paths": {
+               "/plain": {"get": {"operationId": "plain", "responses": OK}},
+               "/upload": {"post": {"operationId": "upload", "responses": OK,
+                                    "servers": [{"url": "https://files.test/v1"},
+                                                {"url": "https://mirror.test"}]}},
+               "/item": {"servers": [{"url": "http://item.test:8080"}],
+                         "get": {"operationId": "item_get", "responses": OK},
+                         "put": {"operationId": "item_put", "responses": OK,
+                                 "servers": [{"url": "http://op.test"}]}},
+               "/rel": {"get": {"operationId": "rel", "responses": OK,
+                                "servers": [{"url": "/v2"}]}}}}
+
+
+def test_operation_and_path_item_servers_are_parsed_and_carried_to_the_tool() -> None:
+    from agentrt.openapi import load_spec
+    from agentrt.toolset import OperationService
+
+    spec = load_spec(SERVERS)
+    by_id = {op.operation_id: op for op in spec.operations}
+    assert by_id["plain"].servers == ()
+    assert [s["url"] for s in by_id["upload"].servers] == ["https://files.test/v1",
+                                                           "https://mirror.test"]
+    assert by_id["item_get"].servers == ({"url": "http://item.test:8080"},), "path item level"
+    assert by_id["item_put"].servers == ({"url": "http://op.test"},), "operation beats path"
+    ts = Toolset.from_spec(spec)
+    urls = {t.name: t.service.base_url for t in ts.tools}
+    assert urls == {"plain": "http://doc:9/api", "upload": "https://files.test/v1",
+                    "item_get": "http://item.test:8080", "item_put": "http://op.test",
+                    "rel": "http://doc:9/v2"}
+    upload = ts.get("upload")
+    assert upload is not None and isinstance(upload.service, OperationService)
+    assert upload.service.document.base_url == "http://doc:9/api"
+    assert upload.service.name == "S" and len(ts.services) == 1, "still one service (the spec)"
+    moved = Toolset.from_spec(SERVERS, base_url="http://127.0.0.1:5000")
+    urls = {t.name: t.service.base_url for t in moved.tools}
+    assert urls["plain"] == "http://127.0.0.1:5000" and urls["rel"] == "http://127.0.0.1:5000/v2"
+    assert urls["upload"] == "https://files.test/v1", "an absolute operation server stays put"
+
+
+@pytest.mark.parametrize("servers,pointer", [
+    ("http://x.test", "#/paths/~1x/get/servers"),
+    ([{"description": "no url"}], "#/paths/~1x/get/servers/0"),
+])
+def test_malformed_operation_servers_are_a_spec_error(servers: Any, pointer: str) -> None:
+    bad = doc({"/x": {"get": {"operationId": "x", "responses": OK, "servers": servers}}})
+    with pytest.raises(SpecError) as info:
+        Toolset.from_spec(bad)
+    assert info.value.pointer == pointer
