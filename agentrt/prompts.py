@@ -10,9 +10,9 @@ repair them), earlier attempts at this point that failed (the "diversity" note: 
 a different action), a refused answer and why. The tools themselves travel in the ``tools``
 parameter (OpenAI format); backends that decode a JSON step render them into the system turn.
 
-The path turns are built by :func:`path_messages` alone: the fine-tuning export
-(:mod:`agentrt.trace`) replays a run's tree through the same function, so the training data
-shows the model exactly the turns it was shown.
+The path turns are built by :func:`agentrt.protocol.path_messages` alone: the fine-tuning
+export (:mod:`agentrt.trace`) replays a run's tree through the same function, so the training
+data shows the model exactly the turns it was shown.
 """
 
 from __future__ import annotations
@@ -21,19 +21,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agentrt.protocol import FINISH
-from agentrt.search.steps import Feedback, Step, StepRequest
+from agentrt.protocol import path_messages
+from agentrt.search.steps import Feedback, StepRequest
 
-__all__ = [
-    "SYSTEM_PROMPT",
-    "build_messages",
-    "call_message",
-    "describe_call",
-    "feedback_text",
-    "finish_message",
-    "path_messages",
-    "system_prompt",
-]
+__all__ = ["SYSTEM_PROMPT", "build_messages", "describe_call", "feedback_text", "system_prompt"]
 
 SYSTEM_PROMPT = (
     "You are an assistant that completes the user's request by calling the available tools "
@@ -63,13 +54,6 @@ def describe_call(tool: str | None, arguments: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _observation_text(observation: Any, limit: int) -> str:
-    if hasattr(observation, "to_model_text"):
-        return str(observation.to_model_text(limit))
-    text = json.dumps(observation, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 12] + " …[trimmed]"
-
-
 def feedback_text(feedback: Sequence[Feedback]) -> str:
     """The notes for the next attempt at a node, or "" when there are none."""
     rejected, failed, other = [], [], []
@@ -95,35 +79,6 @@ def feedback_text(feedback: Sequence[Feedback]) -> str:
                      "(an identical call will be refused):\n" + "\n".join(failed))
     parts.extend(other)
     return "\n\n".join(parts)
-
-
-def call_message(node: int, thought: str, tool: str, arguments: Any) -> dict[str, Any]:
-    """The assistant turn proposing ``tool(arguments)`` at search node ``node`` (its call id is
-    ``call_<node>``)."""
-    args = arguments if isinstance(arguments, str) else json.dumps(
-        arguments, ensure_ascii=False, default=str)
-    return {"role": "assistant", "content": thought or None, "tool_calls": [
-        {"id": f"call_{node}", "type": "function",
-         "function": {"name": tool, "arguments": args}}]}
-
-
-def finish_message(node: int, thought: str, answer: str | None) -> dict[str, Any]:
-    """The assistant turn calling ``finish``: ``give_answer`` with ``answer``, or
-    ``give_up_and_restart`` when ``answer`` is None."""
-    args: dict[str, Any] = ({"return_type": "give_answer", "final_answer": answer}
-                            if answer is not None else {"return_type": "give_up_and_restart"})
-    return call_message(node, thought, FINISH, args)
-
-
-def path_messages(path: Sequence[Step], *, observation_chars: int = 1200
-                  ) -> list[dict[str, Any]]:
-    """The executed steps as OpenAI tool-call turns: each call, then its (trimmed) result."""
-    messages: list[dict[str, Any]] = []
-    for step in path:
-        messages.append(call_message(step.node, step.thought, step.tool, step.arguments))
-        messages.append({"role": "tool", "tool_call_id": f"call_{step.node}",
-                         "content": _observation_text(step.observation, observation_chars)})
-    return messages
 
 
 def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,

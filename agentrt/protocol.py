@@ -11,6 +11,9 @@ instead of silently dropping an event or mislabelling a call:
 * the search's vocabulary — node kinds, check statuses, node results, run statuses, the budget
   limit that ended a run (:data:`BudgetLimit`), and the events it reports (:class:`EventKind`,
   :class:`SearchEvent`);
+* the transcript — :func:`path_messages` (with :func:`call_message`, :func:`finish_message`):
+  the one builder of the OpenAI tool-call turns that the prompts show the model and that the
+  fine-tuning export replays from a run's tree;
 * :func:`maybe_await` — the one "a callback may be sync or async" helper.
 
 The backends, the toolset, the executor, the search and the interfaces import from here; this
@@ -20,10 +23,11 @@ module imports only the standard library.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
+import json
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 __all__ = [
     "FAILING",
@@ -45,7 +49,11 @@ __all__ = [
     "SideEffect",
     "SideEffectState",
     "ToolCall",
+    "TranscriptStep",
+    "call_message",
+    "finish_message",
     "maybe_await",
+    "path_messages",
 ]
 
 T = TypeVar("T")
@@ -236,6 +244,59 @@ class SearchEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "node": self.node, **self.data}
+
+
+# -- the transcript ------------------------------------------------------------------------------
+class TranscriptStep(Protocol):
+    """An executed step as the transcript needs it (``agentrt.search.Step`` is one)."""
+
+    @property
+    def node(self) -> int: ...
+    @property
+    def thought(self) -> str: ...
+    @property
+    def tool(self) -> str: ...
+    @property
+    def arguments(self) -> Any: ...
+    @property
+    def observation(self) -> Any: ...
+
+
+def call_message(node: int, thought: str, tool: str, arguments: Any) -> dict[str, Any]:
+    """The assistant turn proposing ``tool(arguments)`` at search node ``node`` (its call id is
+    ``call_<node>``)."""
+    args = arguments if isinstance(arguments, str) else json.dumps(
+        arguments, ensure_ascii=False, default=str)
+    return {"role": "assistant", "content": thought or None, "tool_calls": [
+        {"id": f"call_{node}", "type": "function",
+         "function": {"name": tool, "arguments": args}}]}
+
+
+def finish_message(node: int, thought: str, answer: str | None) -> dict[str, Any]:
+    """The assistant turn calling :data:`FINISH`: ``give_answer`` with ``answer``, or
+    ``give_up_and_restart`` when ``answer`` is None."""
+    args: dict[str, Any] = ({"return_type": "give_answer", "final_answer": answer}
+                            if answer is not None else {"return_type": "give_up_and_restart"})
+    return call_message(node, thought, FINISH, args)
+
+
+def _observation_text(observation: Any, limit: int) -> str:
+    if hasattr(observation, "to_model_text"):
+        return str(observation.to_model_text(limit))
+    text = json.dumps(observation, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 12] + " …[trimmed]"
+
+
+def path_messages(path: Sequence[TranscriptStep], *, observation_chars: int = 1200
+                  ) -> list[dict[str, Any]]:
+    """The executed steps as OpenAI tool-call turns: each call, then its result as the model
+    was shown it (``observation.to_model_text``, trimmed to ``observation_chars``)."""
+    messages: list[dict[str, Any]] = []
+    for step in path:
+        messages.append(call_message(step.node, step.thought, step.tool, step.arguments))
+        messages.append({"role": "tool", "tool_call_id": f"call_{step.node}",
+                         "content": _observation_text(step.observation, observation_chars)})
+    return messages
 
 
 # -- helpers -------------------------------------------------------------------------------------

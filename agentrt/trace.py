@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentrt._log import get_logger
-from agentrt.prompts import call_message, finish_message, path_messages
-from agentrt.protocol import EventKind, SearchEvent
+from agentrt.protocol import EventKind, SearchEvent, call_message, finish_message, path_messages
 from agentrt.search.result import RunResult
 from agentrt.search.steps import Step
 from agentrt.search.tree import Node
@@ -117,7 +116,7 @@ def _step_message(node: Node) -> dict[str, Any]:
 def _prefix(result: RunResult, nodes: Mapping[int, Node], upto: int,
             observation_chars: int) -> list[dict[str, Any]]:
     """system + user + the executed steps from the root down to node ``upto`` (included), built
-    by the prompt's own :func:`~agentrt.prompts.path_messages`."""
+    by the prompt's own :func:`~agentrt.protocol.path_messages`."""
     chain: list[Step] = []
     cur: int | None = upto
     while cur is not None and cur in nodes:

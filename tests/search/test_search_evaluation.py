@@ -11,6 +11,7 @@ from agentrt.evaluation import evaluate, format_table
 from agentrt.testing import ScriptedBackend, answer, call
 
 tasks_mod = pytest.importorskip("agentrt_demo.tasks")
+suite_mod = pytest.importorskip("agentrt_demo.suite")
 
 
 def demo_model(messages, tools, n):
@@ -44,7 +45,7 @@ def test_evaluate_two_modes_on_real_tasks(tmp_path):
     tasks = [t for t in tasks_mod.load_tasks() if t.id in wanted]
     seen = []
     out = evaluate(ScriptedBackend(demo_model), ["dfs", "react"], tasks,
-                   json_out=tmp_path / "eval.json", progress=seen.append, model="scripted")
+                   suite=suite_mod.DemoSuite(), json_out=tmp_path / "eval.json", progress=seen.append, model="scripted")
     dfs, react = out["summary"]
     assert dfs["mode"] == "dfs" and react["mode"] == "react"
     for s in (dfs, react):

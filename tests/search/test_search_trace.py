@@ -113,3 +113,21 @@ async def test_structlog_event_per_step():
     assert events.count("search.candidate_rejected") == 2
     rejected = next(e for e in logs if e["event"] == "search.candidate_rejected")
     assert rejected["status"] == "rejected_hallucinated" and "node" in rejected
+
+
+async def test_the_export_shows_the_turns_the_model_was_shown():
+    toolset = Toolset.from_spec(SPEC)
+    backend = ScriptedBackend([
+        call("search_flights", "find offers", origin="LHR", destination="CDG"),
+        call("book_flight", "book it", offer_id="O1", passenger="Ada"),
+        answer("booked BK7", "done"),
+    ])
+    ex = FakeExecutor({"book_flight": lambda a: obs("book_flight", a, status=201,
+                                                    body={"booking_id": "BK7"})})
+    result = await Agent(backend, toolset, executor=ex, k=1).run("book LHR-CDG for Ada")
+    (record,) = finetune_records(result)
+    history = record["messages"][:-1]          # everything before the final finish turn
+    seen = backend.requests[-1].messages       # what the model got for that step
+    assert seen[: len(history)] == history
+    # all that follows in the prompt is this attempt's note (here: the progress reminder)
+    assert [m["role"] for m in seen[len(history):]] == ["user"]
