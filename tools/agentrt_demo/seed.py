@@ -6,8 +6,8 @@ generator seeded by the day's *offset* from the demo's today on a fixed calendar
 (:func:`generator_day`), never by the real date. So "day N after today" holds the same
 flights, fares and seats whatever today is; only the ISO dates shown (today + N) move.
 Weekday-like variation (routes that skip a day of the week, dearer Fridays) follows
-:func:`demo_weekday`, a function of the offset too. One row of ``flights`` is one dated departure (nonstop, or a one-stop itinerary) with a
-price and seat count per cabin.
+:func:`demo_weekday`, a function of the offset too. One row of ``flights`` is one dated
+departure (nonstop, or a one-stop itinerary) with a price and seat count per cabin.
 """
 
 from __future__ import annotations
