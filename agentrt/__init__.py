@@ -3,25 +3,30 @@
 A planner drives a local language model; every API call it proposes is checked against the
 OpenAPI description of that API before anything is sent; a depth-first search over reasoning
 chains backs out of hallucinated, invalid or failing branches. This module is the one public
-entry point.
+entry point (the facade above every stage).
+
+The names are resolved on first use (a module ``__getattr__``), so ``import agentrt`` — and
+``agentrt --help`` — does not pay for httpx, jsonschema or the backends until a name that needs
+them is touched. Type checkers see ordinary imports.
 """
 
-from agentrt.agent import Agent
-from agentrt.backends import Backend, Candidate, Sampling, ToolCall, load_backend
-from agentrt.errors import (
-    AgentRTError,
-    BackendError,
-    BudgetExceeded,
-    ConfigError,
-    ExecutionError,
-    PolicyError,
-    SpecError,
-)
-from agentrt.executor import Credentials, Executor, Observation, Policy, RetryPolicy
-from agentrt.search import Budget, RunResult, SearchConfig, SearchEvent
-from agentrt.openapi import Spec, load_spec
-from agentrt.toolset import Tool, Toolset
-from agentrt.validation import Violation
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from agentrt.errors import AgentRTError, BackendError, ConfigError, ExecutionError, SpecError
+
+if TYPE_CHECKING:
+    from agentrt.agent import Agent
+    from agentrt.backends import Backend, Sampling, load_backend
+    from agentrt.executor import Credentials, Executor, Observation, Policy, RetryPolicy
+    from agentrt.openapi import Spec, load_spec
+    from agentrt.protocol import Candidate, ToolCall
+    from agentrt.search import Budget, RunResult, SearchConfig, SearchEvent
+    from agentrt.toolset import Tool, Toolset
+    from agentrt.validation import Violation
 
 __version__ = "0.1.0"
 
@@ -31,7 +36,6 @@ __all__ = [
     "Backend",
     "BackendError",
     "Budget",
-    "BudgetExceeded",
     "Candidate",
     "ConfigError",
     "Credentials",
@@ -39,7 +43,6 @@ __all__ = [
     "Executor",
     "Observation",
     "Policy",
-    "PolicyError",
     "RetryPolicy",
     "RunResult",
     "Sampling",
@@ -55,3 +58,43 @@ __all__ = [
     "load_backend",
     "load_spec",
 ]
+
+#: public name → the module it lives in (imported on first access)
+_LAZY: dict[str, str] = {
+    "Agent": "agentrt.agent",
+    "Backend": "agentrt.backends",
+    "Budget": "agentrt.search",
+    "Candidate": "agentrt.protocol",
+    "Credentials": "agentrt.executor",
+    "Executor": "agentrt.executor",
+    "Observation": "agentrt.executor",
+    "Policy": "agentrt.executor",
+    "RetryPolicy": "agentrt.executor",
+    "RunResult": "agentrt.search",
+    "Sampling": "agentrt.backends",
+    "SearchConfig": "agentrt.search",
+    "SearchEvent": "agentrt.search",
+    "Spec": "agentrt.openapi",
+    "Tool": "agentrt.toolset",
+    "ToolCall": "agentrt.protocol",
+    "Toolset": "agentrt.toolset",
+    "Violation": "agentrt.validation",
+    "load_backend": "agentrt.backends",
+    "load_spec": "agentrt.openapi",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentrt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    # the public names, the dunders and the submodules; not this module's own helpers
+    own = {n for n, v in globals().items() if n.startswith("__") or
+           (isinstance(v, ModuleType) and v.__name__.startswith("agentrt."))}
+    return sorted(own | set(__all__))

@@ -1,4 +1,5 @@
-"""Logging for library code: structlog when the application configured it, else stdlib.
+"""Base stage: logging for library code — structlog when the application configured it, else
+the standard library.
 
 structlog's unconfigured default prints every event, debug included, to stdout. A library must
 not do that to an application that never asked for logs, so until ``structlog.configure`` has
@@ -14,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from agentrt.redaction import redact_processor
+
 __all__ = ["get_logger"]
 
 
@@ -26,8 +29,6 @@ class _LazyLogger:
     def _target(self) -> Any:
         if structlog.is_configured():
             return structlog.get_logger(self._name)
-        from agentrt.executor.redact import redact_processor
-
         return structlog.wrap_logger(
             logging.getLogger(self._name),
             processors=[redact_processor, structlog.stdlib.render_to_log_kwargs],

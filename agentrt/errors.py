@@ -1,30 +1,31 @@
-"""The error tree of agentrt: our failures are raised, the model's mistakes are observations.
+"""Base stage: the error tree of agentrt — our failures are raised, the model's mistakes are
+observations.
 
 ```
 AgentRTError
 ├── SpecError            a spec that cannot be loaded or is invalid (.source, .pointer, .reason)
-├── BackendError         the model server is unreachable, slow, or answers garbage (.backend)
+├── BackendError         the model server is unreachable, slow, or answers garbage
+│                        (.backend, .status_code)
 ├── ExecutionError       transport trouble the search cannot recover from
-├── PolicyError          a call the run's policy forbids
-├── ConfigError          a bad setting: an unknown model string, a missing extra, a bad option
-└── BudgetExceeded       limits reached (.limit, .partial)
+│   └── AuthError        credentials could not be obtained (agentrt.executor.AuthError)
+└── ConfigError          a bad setting: an unknown model string, a missing extra, a bad option
+                         (a malformed policy value included)
 ```
 
 Invalid or hallucinated calls and 4xx/5xx responses are *not* exceptions: they become
-observations that prune a branch of the search and are shown to the model.
+observations that prune a branch of the search and are shown to the model. The same holds for
+the run's limits: a call the policy forbids is a ``denied`` observation, and a run that hits a
+budget ends with status ``out_of_budget`` (and the limit that ended it) in its ``RunResult``,
+not with an exception.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = [
     "AgentRTError",
     "BackendError",
-    "BudgetExceeded",
     "ConfigError",
     "ExecutionError",
-    "PolicyError",
     "SpecError",
 ]
 
@@ -62,18 +63,5 @@ class ExecutionError(AgentRTError):
     """Transport trouble the search cannot recover from (e.g. the executor is misconfigured)."""
 
 
-class PolicyError(AgentRTError):
-    """A call the run's policy forbids, raised where an observation cannot carry it."""
-
-
 class ConfigError(AgentRTError):
     """A bad setting: unknown model string, missing optional extra, invalid option."""
-
-
-class BudgetExceeded(AgentRTError):
-    """A run hit one of its limits; ``partial`` holds the best partial result."""
-
-    def __init__(self, limit: str, *, partial: Any = None) -> None:
-        self.limit = limit
-        self.partial = partial
-        super().__init__(f"budget exceeded: {limit}")

@@ -1,9 +1,14 @@
-"""Evaluation stage: the demo task set run through an Agent, per search mode, for the comparison
+"""Evaluation stage: a task suite run through an Agent, per search mode, for the comparison
 table (pass rate, hallucinated/invalid candidates proposed and executed, model calls and wall
 time per task).
 
-Each task runs against freshly reset demo services (``agentrt_demo.tasks.run_task``) with the
-side-effect policy ``allow``; the checker decides pass or fail from the database and the answer.
+The tasks and their world come from a :class:`TaskSuite`: it loads the tasks, starts the
+services they run against (once per evaluation), and for each task resets the state, hands the
+evaluation an :class:`Attempt` to run the agent with the right toolset and credentials, and
+checks the outcome. The library knows no suite of its own; the demo's
+(``agentrt_demo.suite.DemoSuite``) is passed in by ``agentrt eval`` or by the caller. Side
+effects are allowed (policy ``allow``): the checker judges what was done.
+
 All runs share one backend and one event loop (the sync :func:`evaluate` is an edge like
 ``Agent.run_sync``; inside a loop use :func:`aevaluate`).
 """
@@ -11,44 +16,64 @@ All runs share one backend and one event loop (the sync :func:`evaluate` is an e
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentrt.agent import resolve_search
+from agentrt.agent import Agent, resolve_search
 from agentrt.errors import ConfigError
+from agentrt.protocol import maybe_await
 from agentrt.search import Budget, RunResult, SearchConfig
 
-__all__ = ["aevaluate", "evaluate", "format_table", "summarize"]
+if TYPE_CHECKING:
+    from agentrt.backends import Backend
+    from agentrt.toolset import Toolset
+
+__all__ = ["Attempt", "TaskOutcome", "TaskSuite", "aevaluate", "evaluate", "format_table",
+           "passed_all", "summarize"]
 
 Progress = Callable[[dict[str, Any]], Any]
 _COUNTS = ("model_calls", "candidates", "executed", "executed_invalid", "hallucinated",
            "invalid", "rejected_hallucinated", "rejected_invalid", "rejected_duplicate")
 
 
-def _demo() -> tuple[Any, Any]:
-    try:
-        import agentrt_demo
-        from agentrt_demo import tasks
-    except ImportError as exc:  # pragma: no cover - shipped in the same wheel
-        raise ConfigError(f"the demo task set is not installed ({exc})") from exc
-    return agentrt_demo, tasks
+class Attempt(Protocol):
+    """Runs the agent on one request against the suite's services; returns its answer."""
+
+    def __call__(self, request: str, *, toolset: Toolset, credentials: Mapping[str, str],
+                 instructions: str = "") -> Awaitable[str]: ...
 
 
-def _toolset(flights_url: str, hotels_url: str) -> Any:
-    from agentrt.toolset import Toolset
+class TaskOutcome(Protocol):
+    """How one task ended, as the suite's checker judged it."""
 
-    demo, _ = _demo()
-    return Toolset.merge(Toolset.from_spec(demo.spec_path("flights"), base_url=flights_url),
-                         Toolset.from_spec(demo.spec_path("hotels"), base_url=hotels_url))
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def reasons(self) -> Sequence[str]: ...
+    @property
+    def answer(self) -> str: ...
 
 
-def _credentials(toolset: Any, key: str) -> dict[str, str]:
-    return {name: key for s in toolset.services for name in s.security_schemes}
+class TaskSuite(Protocol):
+    """A task set and the world it runs in."""
+
+    def load_tasks(self, path: str | Path | None = None) -> Sequence[Any]:
+        """The tasks (``path``: another tasks file of the same suite)."""
+        ...
+
+    def session(self, tasks: Sequence[Any]) -> AbstractContextManager[Any]:
+        """The services the tasks run against, started once for the whole evaluation."""
+        ...
+
+    async def run_task(self, task: Any, session: Any, attempt: Attempt) -> TaskOutcome:
+        """Reset the state for ``task``, call ``attempt`` once, check the outcome."""
+        ...
 
 
 def summarize(mode: str, model: str, rows: Sequence[dict[str, Any]], seconds: float
@@ -69,61 +94,55 @@ def summarize(mode: str, model: str, rows: Sequence[dict[str, Any]], seconds: fl
     }
 
 
-async def _run_one(task: Any, agent_for: Callable[[str, str], Any], tasks_mod: Any,
-                   services: Any) -> tuple[Any, RunResult | None, str]:
-    """One task through ``arun_task`` on the shared services (fresh ones if its day differs)."""
-    holder: dict[str, Any] = {}
+def passed_all(report: Mapping[str, Any], min_pass: float = 1.0) -> bool:
+    """True when every mode of ``report`` passed at least ``min_pass`` of its tasks (1.0: all
+    of them). A report with no tasks has not passed."""
+    summary = report["summary"]
+    summaries = summary if isinstance(summary, list) else [summary]
+    return bool(summaries) and all(s["tasks"] > 0 and s["passed"] / s["tasks"] >= min_pass
+                                   for s in summaries)
 
-    async def runner(request: str, flights_url: str, hotels_url: str) -> str:
-        result = await agent_for(flights_url, hotels_url).run(request)
+
+async def _run_one(suite: TaskSuite, task: Any, session: Any,
+                   agent_for: Callable[[Toolset, Mapping[str, str], str], Agent]
+                   ) -> tuple[TaskOutcome | None, RunResult | None, str]:
+    """One task through the suite; the agent's result is kept for the row's figures."""
+    holder: dict[str, RunResult] = {}
+
+    async def attempt(request: str, *, toolset: Toolset, credentials: Mapping[str, str],
+                      instructions: str = "") -> str:
+        result = await agent_for(toolset, credentials, instructions).run(request)
         holder["result"] = result
         return result.answer or ""
 
-    error = ""
-    same_day = services is not None and getattr(task, "today", None) == services.today
     try:
-        outcome = await tasks_mod.arun_task(task, runner,
-                                            services=services.running if same_day else None)
+        outcome = await suite.run_task(task, session, attempt)
     except Exception as exc:  # one broken task must not end the evaluation
-        outcome, error = None, f"{type(exc).__name__}: {exc}"
-    return outcome, holder.get("result"), error
+        return None, holder.get("result"), f"{type(exc).__name__}: {exc}"
+    return outcome, holder.get("result"), ""
 
 
-class _Shared:
-    """The demo services started once for a whole evaluation (state is reset per task)."""
-
-    def __init__(self, running: Any, today: Any) -> None:
-        self.running, self.today = running, today
-
-
-async def aevaluate(backend: Any, mode: str | Sequence[str] = "dfs",
-                    tasks: Iterable[Any] | str | Path | None = None, *,
+async def aevaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
+                    tasks: Iterable[Any] | str | Path | None = None, *, suite: TaskSuite,
                     json_out: str | Path | None = None, progress: Progress | None = None,
                     budget: Budget | None = None, k: int | None = None,
                     model: str | None = None,
                     agent_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the task set once per mode; see :func:`evaluate`."""
-    demo, tasks_mod = _demo()
     if isinstance(backend, str):
         from agentrt.backends import load_backend
 
         model, backend = model or backend, load_backend(backend)
     model = str(model or getattr(backend, "name", type(backend).__name__))
-    if tasks is None:
-        task_list = list(tasks_mod.load_tasks())
-    elif isinstance(tasks, (str, Path)):
-        task_list = list(tasks_mod.load_tasks(tasks))
+    if tasks is None or isinstance(tasks, (str, Path)):
+        task_list = list(suite.load_tasks(tasks))
     else:
         task_list = list(tasks)
     modes = [mode] if isinstance(mode, str) else list(mode)
-    configs = [resolve_search(m, k, backend) for m in modes]
-    today = getattr(task_list[0], "today", None) if task_list else None
-    instructions = f"Today is {(today or demo.demo_today()).isoformat()}."
-    with contextlib.ExitStack() as stack:
-        running = stack.enter_context(demo.running_services(today=today)) if task_list else None
-        reports = [await _evaluate_mode(config, task_list, backend, model, budget, instructions,
-                                        _Shared(running, today), progress,
-                                        dict(agent_options or {}))
+    configs = [resolve_search(m, k, backend) for m in modes]  # type: ignore[arg-type]
+    with suite.session(task_list) as session:
+        reports = [await _evaluate_mode(config, task_list, backend, model, budget, suite,
+                                        session, progress, dict(agent_options or {}))
                    for config in configs]
     out: dict[str, Any] = dict(reports[0]) if len(reports) == 1 else {
         "summary": [r["summary"] for r in reports],
@@ -135,37 +154,30 @@ async def aevaluate(backend: Any, mode: str | Sequence[str] = "dfs",
     return out
 
 
-async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend: Any,
-                         model: str, budget: Budget | None, instructions: str,
-                         shared: _Shared, progress: Progress | None,
-                         agent_options: dict[str, Any]) -> dict[str, Any]:
+async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend: Backend,
+                         model: str, budget: Budget | None, suite: TaskSuite, session: Any,
+                         progress: Progress | None, agent_options: dict[str, Any]
+                         ) -> dict[str, Any]:
     """Every task once in one mode: the rows and their summary."""
-    demo, tasks_mod = _demo()
-    toolsets: dict[tuple[str, str], Any] = {}
 
-    def agent_for(flights_url: str, hotels_url: str) -> Any:
-        from agentrt.agent import Agent
-
-        key = (flights_url, hotels_url)
-        if key not in toolsets:
-            toolsets[key] = _toolset(flights_url, hotels_url)
-        toolset = toolsets[key]
+    def agent_for(toolset: Toolset, credentials: Mapping[str, str], instructions: str
+                  ) -> Agent:
         return Agent(backend, toolset, search=config, policy="allow", budget=budget,
-                     credentials=_credentials(toolset, demo.DEMO_API_KEY),
-                     instructions=instructions, **agent_options)
+                     credentials=dict(credentials), instructions=instructions,
+                     **agent_options)
 
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     for i, task in enumerate(task_list):
         t0 = time.monotonic()
-        outcome, result, error = await _run_one(task, agent_for, tasks_mod, shared)
+        outcome, result, error = await _run_one(suite, task, session, agent_for)
         row = {
             "mode": config.mode,
-            "task_id": getattr(outcome, "task_id", getattr(task, "id", str(i))),
+            "task_id": outcome.task_id if outcome else str(getattr(task, "id", i)),
             "category": getattr(task, "category", ""),
-            "passed": bool(getattr(outcome, "passed", False)),
-            "reasons": list(getattr(outcome, "reasons", []) or ([error] if error else [])),
-            "answer": result.answer if result else getattr(outcome, "answer", None),
+            "passed": bool(outcome and outcome.passed),
+            "reasons": list(outcome.reasons) if outcome else [error],
+            "answer": result.answer if result else (outcome.answer if outcome else None),
             "status": result.status if result else "error",
             "seconds": round(time.monotonic() - t0, 3),
             "stats": dict(result.stats) if result else {},
@@ -173,31 +185,31 @@ async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend
         }
         rows.append(row)
         if progress is not None:
-            res = progress({"index": i + 1, "of": len(task_list), **row})
-            if inspect.isawaitable(res):
-                await res
+            await maybe_await(progress({"index": i + 1, "of": len(task_list), **row}))
     return {"summary": summarize(config.mode, model, rows, time.monotonic() - started),
             "results": rows}
 
 
-def evaluate(backend: Any, mode: str | Sequence[str] = "dfs",
-             tasks: Iterable[Any] | str | Path | None = None, *,
+def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
+             tasks: Iterable[Any] | str | Path | None = None, *, suite: TaskSuite,
              json_out: str | Path | None = None, progress: Progress | None = None,
              budget: Budget | None = None, k: int | None = None,
              model: str | None = None,
              agent_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the demo task set through an Agent with ``backend`` (a model string or a backend)
+    """Run ``suite``'s tasks through an Agent with ``backend`` (a model string or a backend)
     in each ``mode`` (``"dfs"``, ``"dfsdt"``, ``"react"`` or a list of them).
 
+    ``tasks``: the suite's own set (None), a tasks file of the suite, or the tasks themselves.
     Returns ``{"summary": {...}, "results": [...], "table": str}`` for one mode; for several,
     ``summary`` is a list (one per mode). ``json_out`` writes the same as JSON. ``progress``
-    is called with each task's row as it finishes. ``budget`` and ``k`` apply to every mode;
-    ``agent_options`` go to each :class:`~agentrt.agent.Agent` (e.g. ``max_tools``).
+    (sync or async) is called with each task's row as it finishes. ``budget`` and ``k`` apply
+    to every mode; ``agent_options`` go to each :class:`~agentrt.agent.Agent` (e.g.
+    ``max_tools``). :func:`passed_all` turns the report into a verdict.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(aevaluate(backend, mode, tasks, json_out=json_out,
+        return asyncio.run(aevaluate(backend, mode, tasks, suite=suite, json_out=json_out,
                                      progress=progress, budget=budget, k=k, model=model,
                                      agent_options=agent_options))
     raise ConfigError("evaluate() was called inside a running event loop: use aevaluate()")

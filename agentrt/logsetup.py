@@ -1,10 +1,12 @@
-"""Logging (interfaces): structlog set up for people or machines, with secrets redacted.
+"""Base stage (called by the interfaces): structlog set up for people or machines, secrets
+redacted.
 
-The library itself only calls ``structlog.get_logger()``; nothing is configured on import.
+The library itself only logs through ``agentrt._log``; nothing is configured on import.
 The CLI (or an embedding service that wants our defaults) calls :func:`configure_logging`.
-Secrets are removed by the executor's redaction processor (every credential any executor in
-the process uses, values under credential-like keys, plus ``secrets`` given here), and the
-standard-library loggers of our dependencies (httpx, uvicorn) go through the same renderer.
+Secrets are removed by :func:`agentrt.redaction.redact_processor` (every credential any
+executor in the process uses, values under credential-like keys, plus ``secrets`` given here),
+and the standard-library loggers of our dependencies (httpx, uvicorn) go through the same
+renderer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 import structlog
+
+from agentrt.redaction import DEFAULT_REDACTOR, redact_processor
 
 __all__ = ["configure_logging"]
 
@@ -41,8 +45,6 @@ def configure_logging(*, level: str = "warning", json: bool | None = None,
 
     ``level``: debug, info, warning, error. Calling it again replaces the earlier setup.
     """
-    from agentrt.executor.redact import DEFAULT_REDACTOR, redact_processor
-
     DEFAULT_REDACTOR.add(*[s for s in secrets if s])
     out: Any = stream if stream is not None else _Stderr()
     tty = bool(getattr(out, "isatty", lambda: False)())

@@ -73,19 +73,16 @@ def main() -> None:
     import uvicorn
 
     from agentrt.backends import load_backend
-    from agentrt.toolset import Toolset
-    from agentrt_demo import DEMO_API_KEY, demo_today, running_services, spec_path
+    from agentrt_demo import demo_credentials, demo_today, demo_toolset, running_services
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
     with running_services() as svc:
-        toolset = Toolset.merge(
-            Toolset.from_spec(spec_path("flights"), base_url=svc.flights_url),
-            Toolset.from_spec(spec_path("hotels"), base_url=svc.hotels_url))
+        toolset = demo_toolset(svc.flights_url, svc.hotels_url)
         app = create_app(load_backend(args.model), toolset,
-                         credentials={"ApiKeyAuth": DEMO_API_KEY},
+                         credentials=demo_credentials(toolset),
                          instructions=f"Today is {demo_today().isoformat()}.")
         uvicorn.run(app, host="127.0.0.1", port=args.port)
 

@@ -1,25 +1,58 @@
 """Interfaces: the ``agentrt`` command. ``main(argv) -> int``; every subcommand is a module.
 
-    agentrt demo | run | repl | tools | serve-demo | eval | export
+    agentrt [-v] [--log-json] [--version] demo | run | repl | tools | serve-demo | eval | export
 
-Errors end as one clear line plus a hint (exit 2); ``-v`` shows the traceback.
+``-v`` and ``--log-json`` are accepted before and after the subcommand. Only the chosen
+subcommand's module is imported and its options built (the others are listed by name), so
+``agentrt --help`` loads neither httpx nor jsonschema nor a backend. Errors end as one clear
+line plus a hint (exit 2); ``-v`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from agentrt import __version__
 from agentrt.errors import AgentRTError, BackendError, ConfigError, SpecError
 
-__all__ = ["console_main", "main"]
+__all__ = ["COMMANDS", "build_parser", "console_main", "main", "parse_args"]
 
-DEFAULT_MODEL = "embedded"
-MODEL_HELP = ("model: embedded (default), embedded:/path/model.gguf, "
-              "openai:http://host:8000/v1#model, vllm:http://host:8000/v1#model, "
-              "llamacpp:http://host:8080/v1#model, vllm-local:MODEL")
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """A subcommand: the module that builds its options (``add_arguments(p)``, ``DESCRIPTION``)
+    and runs it (``run(args) -> int``), and its line in ``agentrt --help``."""
+
+    module: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "demo": Command(module="agentrt.cli.demo",
+                    summary="book a flight and a hotel with the demo services"),
+    "run": Command(module="agentrt.cli.run", summary="run one request against OpenAPI services"),
+    "repl": Command(module="agentrt.cli.repl", summary="an interactive session"),
+    "tools": Command(module="agentrt.cli.tools_cmd", summary="list the tools a spec yields"),
+    "serve-demo": Command(module="agentrt.cli.serve",
+                          summary="serve the demo flight and hotel APIs"),
+    "eval": Command(module="agentrt.cli.eval_cmd",
+                    summary="evaluate search modes on the demo task set"),
+    "export": Command(module="agentrt.cli.export", summary="fine-tuning data from saved runs"),
+}
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose paragraphs; keeps text with line breaks (tables, examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _hint(exc: BaseException) -> str:
@@ -34,28 +67,63 @@ def _hint(exc: BaseException) -> str:
     return "run again with -v for the traceback"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from agentrt.cli import demo, eval_cmd, export, repl, run, serve, tools_cmd
+def _global_options(p: argparse.ArgumentParser, *, sub: bool) -> None:
+    # On a subcommand the defaults are SUPPRESS: an option not given after the subcommand must
+    # not overwrite the value given before it.
+    p.add_argument("-v", "--verbose", action="store_true",
+                   default=argparse.SUPPRESS if sub else False, help="debug logs and tracebacks")
+    p.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS if sub else None,
+                   help="logs as JSON lines on stderr (default: JSON unless stderr is a "
+                        "terminal)")
 
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser. With ``only`` (a subcommand name) just that subcommand is built;
+    the others are listed by name and summary, their modules not imported."""
     parser = argparse.ArgumentParser(
-        prog="agentrt", description="A tool-using agent runtime for local models.")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="debug logs and tracebacks")
-    parser.add_argument("--log-json", action="store_true", default=None,
-                        help="logs as JSON lines on stderr (default: JSON unless stderr is a "
-                             "terminal)")
+        prog="agentrt", description="A tool-using agent runtime for local models.",
+        formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"agentrt {__version__}")
+    _global_options(parser, sub=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, run, repl, tools_cmd, serve, eval_cmd, export):
-        module.add_parser(sub)
+    for name, command in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=command.summary)
+            continue
+        module = importlib.import_module(command.module)
+        p = sub.add_parser(name, help=command.summary, description=module.DESCRIPTION,
+                           formatter_class=HelpFormatter)
+        module.add_arguments(p)
+        _global_options(p, sub=True)
+        p.set_defaults(handler=module.run)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: the first word that is not an option (the global
+    options take no value), if it is one."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed (argparse exits with status 2 on a usage error, 0 after ``--help``)."""
+    return build_parser(only=_command(argv) or "").parse_args(list(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 a failed run or check, 2 an error)."""
-    parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_args(words)
+    except SystemExit as exc:  # --help, --version, a usage error: argparse has said it
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "handler", None):
-        parser.print_help()
+        build_parser(only="").print_help()
         return 2
     from agentrt.logsetup import configure_logging
 

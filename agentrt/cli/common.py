@@ -1,54 +1,85 @@
 """Interfaces: what the subcommands share — the ``--model`` option and backend loading (with
-progress on stderr), the demo toolset, credentials from the command line, and the event loop
-edge the commands run on.
+progress on stderr), ``--json``/``--out``, credentials from the command line, and the event
+loop edge the commands run on. (The demo's toolset and services come from ``agentrt_demo``,
+imported only by the commands that start the demo.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TextIO
 
 from agentrt.errors import ConfigError
 
 __all__ = [
     "MODEL_ENV",
+    "add_json_options",
     "add_model_arg",
+    "close_backend",
     "default_model",
-    "demo_credentials",
-    "demo_toolset",
     "load_model",
     "parse_credentials",
     "progress_bar",
+    "run_async",
+    "write_json",
 ]
 
 #: An environment variable that overrides the default ``--model`` (a model string; a bare
 #: GGUF path there is left to the embedded backend, which reads the same variable).
 MODEL_ENV = "AGENTRT_MODEL"
-_KINDS = ("embedded", "openai:", "vllm:", "llamacpp:", "vllm-local:", "scripted:")
+#: a test hook beside the backends' forms: ``scripted:STEPS.json`` (see agentrt.cli.scripted)
+_SCRIPTED = "scripted"
+
+
+def _model_kinds() -> set[str]:
+    from agentrt.backends import MODEL_FORMS
+
+    return {form.split(":")[0].lower() for form, _example, _what in MODEL_FORMS} | {_SCRIPTED}
 
 
 def default_model() -> str:
     """``$AGENTRT_MODEL`` when it is a model string, else ``embedded``."""
     value = os.environ.get(MODEL_ENV, "").strip()
-    if value and value.lower().startswith(_KINDS):
+    if value and value.split(":")[0].lower() in _model_kinds():
         return value
     return "embedded"
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:
-    """The one ``--model`` option every model-using subcommand takes."""
-    from agentrt.cli import MODEL_HELP
+    """The one ``--model`` option every model-using subcommand takes; the accepted forms (from
+    ``agentrt.backends.MODEL_FORMS``) are listed at the end of the subcommand's help."""
+    from agentrt.backends import MODEL_FORMS, model_forms_text
 
+    forms = ", ".join(form for form, _example, _what in MODEL_FORMS)
     p.add_argument("--model", "-m", default=None, metavar="MODEL",
-                   help=f"{MODEL_HELP} (default: ${MODEL_ENV} or embedded)")
+                   help=f"the model: {forms} (default: ${MODEL_ENV} or embedded)")
+    p.epilog = "MODEL is one of:\n" + model_forms_text()
+
+
+def add_json_options(p: argparse.ArgumentParser, what: str) -> None:
+    """``--json`` (``what`` as JSON on stdout, and nothing else there) and ``--out FILE`` (the
+    same JSON written to FILE): alike in every subcommand that has a result."""
+    p.add_argument("--json", action="store_true", help=f"print {what} as JSON on stdout")
+    p.add_argument("--out", metavar="FILE", help=f"write {what} as JSON to FILE")
+
+
+def write_json(args: argparse.Namespace, text: str) -> None:
+    """Send JSON ``text`` where ``--json`` / ``--out`` asked for it."""
+    if args.out:
+        try:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
+    if args.json:
+        print(text)
 
 
 def progress_bar(label: str, stream: TextIO | None = None) -> Any:
@@ -87,7 +118,7 @@ async def load_model(text: str | None, *, stream: TextIO | None = None, quiet: b
     into memory now, with progress on ``stream``) so the first step is not a long silence."""
     out = stream or sys.stderr
     text = (text or default_model()).strip()
-    if text.startswith("scripted:"):  # test hook: steps from a JSON file (agentrt.testing)
+    if text.startswith(f"{_SCRIPTED}:"):  # test hook: steps from a JSON file (agentrt.testing)
         return _scripted(text.partition(":")[2])
     from agentrt.backends import load_backend
 
@@ -102,21 +133,6 @@ async def load_model(text: str | None, *, stream: TextIO | None = None, quiet: b
     if not quiet:
         print(f"model ready in {time.perf_counter() - started:.1f}s", file=out, flush=True)
     return backend
-
-
-def demo_toolset(services: Any) -> Any:
-    """The flights + hotels toolset pointed at running demo services."""
-    import agentrt_demo
-    from agentrt.toolset import Toolset
-
-    return Toolset.merge(
-        Toolset.from_spec(agentrt_demo.spec_path("flights"), base_url=services.flights_url),
-        Toolset.from_spec(agentrt_demo.spec_path("hotels"), base_url=services.hotels_url))
-
-
-def demo_credentials(toolset: Any, key: str) -> dict[str, str]:
-    """The demo API key for every security scheme of the toolset's services."""
-    return {name: key for s in toolset.services for name in s.security_schemes}
 
 
 def parse_credentials(values: Sequence[str], env_values: Sequence[str]) -> Any:
@@ -134,17 +150,6 @@ def parse_credentials(values: Sequence[str], env_values: Sequence[str]) -> Any:
 
     return Credentials(pairs(values, "--credential"),
                        env=pairs(env_values, "--credential-env"))
-
-
-@contextlib.contextmanager
-def demo_services(state: str | None = None) -> Iterator[Any]:
-    """The two demo services on loopback for the ``with`` block."""
-    try:
-        import agentrt_demo
-    except ImportError as exc:  # pragma: no cover - shipped in the same wheel
-        raise ConfigError(f"the demo services are not installed ({exc})") from exc
-    with agentrt_demo.running_services(state) as services:
-        yield services
 
 
 #: the default executor each CLI loop runs worker threads in (see :func:`close_backend`)

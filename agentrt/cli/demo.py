@@ -12,19 +12,13 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from agentrt.cli.common import (
-    add_model_arg,
-    close_backend,
-    demo_credentials,
-    demo_services,
-    demo_toolset,
-    load_model,
-    run_async,
-)
-from agentrt.cli.render import LiveRenderer, bookings, render_result
+from agentrt.cli.common import add_model_arg, close_backend, load_model, run_async
 
-__all__ = ["DEFAULT_REQUEST", "add_parser", "default_request", "demo_budget",
+__all__ = ["DEFAULT_REQUEST", "DESCRIPTION", "add_arguments", "default_request", "demo_budget",
            "demo_instructions", "run"]
+
+DESCRIPTION = ("Start the flight and hotel demo services, load the model and run a booking "
+               "request end to end, showing the search.")
 
 #: The default request; ``{day}`` and ``{day2}`` are dates inside the demo inventory.
 DEFAULT_REQUEST = (
@@ -58,10 +52,7 @@ def demo_budget() -> Any:
     return Budget(max_model_calls=30, max_depth=8, max_seconds=900)
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("demo", help="book a flight and a hotel with the demo services",
-                       description="Start the flight and hotel demo services, load the model "
-                                   "and run a booking request end to end, showing the search.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arg(p)
     p.add_argument("--request", "-r", default=None,
                    help="another request (default: a flight LIS→MAD and a hotel in Madrid)")
@@ -71,7 +62,6 @@ def add_parser(sub: Any) -> None:
                    help="search mode (default dfs)")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="wall-clock limit of the run (default 900)")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,23 +69,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    import agentrt_demo
+    import agentrt_demo  # the demo package sits above the library: only demo commands load it
     from agentrt.agent import Agent
+    from agentrt.cli.render import LiveRenderer, bookings, render_result
 
     started = time.perf_counter()
     backend = await load_model(args.model)
     try:
-        with demo_services(args.state) as services:
+        with agentrt_demo.running_services(args.state) as services:
             today = agentrt_demo.demo_today()
             print(f"demo services: flights {services.flights_url}  hotels "
                   f"{services.hotels_url}  (today is {today.isoformat()})", file=sys.stderr)
-            toolset = demo_toolset(services)
+            toolset = agentrt_demo.demo_toolset(services.flights_url, services.hotels_url)
             request = args.request or default_request(today)
             budget = demo_budget()
             if args.max_seconds:
                 budget = budget.model_copy(update={"max_seconds": args.max_seconds})
             agent = Agent(backend, toolset, search=args.search, policy="allow", budget=budget,
-                          credentials=demo_credentials(toolset, services.api_key),
+                          credentials=agentrt_demo.demo_credentials(toolset, services.api_key),
                           instructions=demo_instructions(today))
             t0 = time.perf_counter()
             result = await agent.run(request, on_event=LiveRenderer(verbose=args.verbose))

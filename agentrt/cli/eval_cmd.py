@@ -1,30 +1,48 @@
 """Interfaces: ``agentrt eval`` — the demo task set through the agent in one or more search
-modes; the comparison table on stdout, progress on stderr, everything as JSON with ``--json``."""
+modes; the comparison table on stdout (``--json``: the whole report as JSON there instead, the
+table on stderr), progress on stderr, ``--out FILE`` writes the report as JSON.
+
+Exit 0 when every mode passed at least ``--min-pass`` of the tasks (default 1.0: every task),
+1 when one fell short, 2 on an error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
 from agentrt.cli.common import (
+    add_json_options,
     add_model_arg,
     close_backend,
     default_model,
     load_model,
     run_async,
+    write_json,
 )
 from agentrt.errors import ConfigError
 
-__all__ = ["add_parser", "parse_modes", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "parse_modes", "run"]
 
+DESCRIPTION = ("Run the demo task set (fresh service state per task, side effects allowed) in "
+               "each mode and print the comparison. Exit 1 when a mode passes fewer than "
+               "--min-pass of the tasks.")
 _MODES = ("dfs", "dfsdt", "react")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("eval", help="evaluate search modes on the demo task set",
-                       description="Run the demo task set (fresh services per task, side "
-                                   "effects allowed) in each mode and print the comparison.")
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a pass rate between 0 and 1, not {value}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arg(p)
     p.add_argument("--mode", action="append", default=[], metavar="MODE",
                    help="dfs, dfsdt, react; repeat or comma-separate (default: dfs)")
@@ -32,8 +50,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N tasks")
     p.add_argument("--k", type=int, default=None, help="candidates per node")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-clock limit per task")
-    p.add_argument("--json", dest="json_out", metavar="OUT", help="write everything as JSON")
-    p.set_defaults(handler=run)
+    p.add_argument("--min-pass", type=_rate, default=1.0, metavar="RATE",
+                   help="the pass rate (0..1) every mode must reach for exit 0 (default 1.0: "
+                        "every task; 0: only report)")
+    add_json_options(p, "the report (summary and per-task results)")
+    # a word left over: most likely the old `--json OUT.json`, which now is `--out OUT.json`
+    p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)
 
 
 def parse_modes(values: list[str]) -> list[str]:
@@ -45,15 +67,14 @@ def parse_modes(values: list[str]) -> list[str]:
     return list(dict.fromkeys(modes))
 
 
-def _tasks(path: str | None, limit: int | None) -> Any:
-    from agentrt_demo import tasks as tasks_mod
-
-    task_list = list(tasks_mod.load_tasks(path) if path else tasks_mod.load_tasks())
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError("--limit must be at least 1")
-        task_list = task_list[:limit]
-    return task_list
+def _check_stray(args: argparse.Namespace) -> None:
+    if not args.stray:
+        return
+    words = " ".join(args.stray)
+    if args.json:
+        raise ConfigError(f"unexpected argument {words!r}: --json takes no file name any more "
+                          f"(it prints the report on stdout); write a file with --out {words}")
+    raise ConfigError(f"unexpected argument {words!r}")
 
 
 def _progress(row: dict[str, Any]) -> None:
@@ -63,26 +84,36 @@ def _progress(row: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return int(run_async(_eval(args)))
-
-
-async def _eval(args: argparse.Namespace) -> int:
-    from agentrt.evaluation import aevaluate
-    from agentrt.search import Budget
-
+    _check_stray(args)
     modes = parse_modes(args.mode)
-    task_list = _tasks(args.tasks, args.limit)
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    return int(run_async(_eval(args, modes)))
+
+
+async def _eval(args: argparse.Namespace, modes: list[str]) -> int:
+    from agentrt.evaluation import aevaluate, passed_all
+    from agentrt.search import Budget
+    from agentrt_demo.suite import DemoSuite  # the demo sits above the library: loaded here
+
+    suite = DemoSuite()
+    task_list = list(suite.load_tasks(args.tasks))[:args.limit]
     model = args.model or default_model()
     backend = await load_model(model)
     budget = Budget(max_seconds=args.max_seconds) if args.max_seconds else None
     print(f"evaluating {len(task_list)} task(s) × {', '.join(modes)} with {model}",
           file=sys.stderr, flush=True)
     try:
-        report = await aevaluate(backend, modes, task_list, json_out=args.json_out,
-                                 progress=_progress, budget=budget, k=args.k, model=model)
+        report = await aevaluate(backend, modes, task_list, suite=suite, progress=_progress,
+                                 budget=budget, k=args.k, model=model)
     finally:
         await close_backend(backend)
-    print(report["table"])
-    if args.json_out:
-        print(f"results → {args.json_out}", file=sys.stderr)
-    return 0
+    print(report["table"], file=sys.stderr if args.json else sys.stdout)
+    if args.json or args.out:
+        write_json(args, json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    if args.out:
+        print(f"report → {args.out}", file=sys.stderr)
+    if passed_all(report, args.min_pass):
+        return 0
+    print(f"below --min-pass {args.min_pass:g}: see the FAIL lines above", file=sys.stderr)
+    return 1

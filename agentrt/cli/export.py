@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from agentrt.errors import ConfigError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "run"]
+
+DESCRIPTION = ("Turn saved runs (JSONL, one RunResult per line) into fine-tuning data: each "
+               "solved run's path as an OpenAI chat transcript with tool calls; optionally "
+               "every rejected candidate with its context and the step chosen instead.")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("export", help="fine-tuning data from saved runs",
-                       description="Turn saved runs (JSONL, one RunResult per line) into "
-                                   "fine-tuning data: each solved run's path as an OpenAI chat "
-                                   "transcript with tool calls; optionally every rejected "
-                                   "candidate with its context and the step chosen instead.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", metavar="RUNS.jsonl", help="saved runs")
     p.add_argument("--finetune", required=True, metavar="OUT.jsonl",
                    help="write the solved paths here")
     p.add_argument("--negatives", metavar="OUT2.jsonl",
                    help="write the rejected candidates here")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,37 +8,33 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentrt.cli.common import (
-    demo_credentials,
-    demo_services,
-    demo_toolset,
-    install_pool,
-    load_model,
-    parse_credentials,
-)
+from agentrt.cli.common import install_pool, load_model, parse_credentials
 from agentrt.cli.run import add_run_options, build_toolset
-from agentrt.cli.session import Session, history_path
 
-__all__ = ["add_parser", "run"]
+if TYPE_CHECKING:
+    from agentrt.cli.session import Session
+
+__all__ = ["DESCRIPTION", "add_arguments", "run"]
+
+DESCRIPTION = ("Talk to the agent; it asks before any side effect. Without --spec: the demo "
+               "flight and hotel services.")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("repl", help="an interactive session",
-                       description="Talk to the agent; it asks before any side effect. "
-                                   "Without --spec: the demo flight and hotel services.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_run_options(p, spec_required=False)
     p.add_argument("--policy", default="confirm", choices=("allow", "deny", "confirm"),
                    help="side effects: confirm (ask, the default), allow or deny")
     p.add_argument("--state", default=None, metavar="DIR",
                    help="demo services' state directory (without --spec)")
-    p.set_defaults(handler=run)
 
 
 @contextlib.contextmanager
 def _readline() -> Iterator[None]:
     """Line editing and a persistent history, where the platform has readline."""
+    from agentrt.cli.session import history_path
+
     try:
         import readline
     except ImportError:  # e.g. Windows without pyreadline: plain input()
@@ -63,19 +59,20 @@ def _world(args: argparse.Namespace) -> Iterator[tuple[Any, Any, str]]:
         yield (build_toolset(args), parse_credentials(args.credential, args.credential_env),
                args.instructions)
         return
-    import agentrt_demo
+    import agentrt_demo  # the demo package sits above the library: only demo commands load it
 
-    with demo_services(args.state) as services:
+    with agentrt_demo.running_services(args.state) as services:
         print(f"demo services: flights {services.flights_url}  hotels {services.hotels_url}",
               file=sys.stderr)
-        toolset = demo_toolset(services)
+        toolset = agentrt_demo.demo_toolset(services.flights_url, services.hotels_url)
         today = agentrt_demo.demo_today().isoformat()
-        yield (toolset, demo_credentials(toolset, services.api_key),
+        yield (toolset, agentrt_demo.demo_credentials(toolset, services.api_key),
                f"Today is {today}. {args.instructions}".strip())
 
 
 def run(args: argparse.Namespace) -> int:
     from agentrt.agent import Agent
+    from agentrt.cli.session import Session
     from agentrt.search import Budget
 
     loop = asyncio.new_event_loop()

@@ -1,5 +1,9 @@
 """Interfaces: ``agentrt run "request" --spec FILE_OR_URL …`` — one run against any OpenAPI
-services, shown live (or, with ``--json``, the result with its tree as JSON on stdout)."""
+services, shown live (or, with ``--json``, the result with its tree as JSON on stdout;
+``--out FILE`` writes the same JSON to a file).
+
+Exit 0 when the run is solved, 1 otherwise.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,20 @@ import time
 from typing import Any
 
 from agentrt.cli.common import (
+    add_json_options,
     add_model_arg,
     close_backend,
     load_model,
     parse_credentials,
     run_async,
+    write_json,
 )
-from agentrt.cli.render import LiveRenderer, render_result
 from agentrt.errors import ConfigError
 
-__all__ = ["add_parser", "add_run_options", "build_policy", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "add_run_options", "build_policy", "run"]
+
+DESCRIPTION = ("Run one request: the model proposes calls, each is checked against the spec "
+               "before it is sent.")
 
 
 def add_run_options(p: argparse.ArgumentParser, *, spec_required: bool) -> None:
@@ -40,20 +48,15 @@ def add_run_options(p: argparse.ArgumentParser, *, spec_required: bool) -> None:
     add_model_arg(p)
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="run one request against OpenAPI services",
-                       description="Run one request: the model proposes calls, each is checked "
-                                   "against the spec before it is sent.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("request", help="what to do, in words")
     add_run_options(p, spec_required=True)
     p.add_argument("--policy", default="deny", choices=("allow", "deny", "confirm"),
                    help="side effects (POST/PUT/PATCH/DELETE): allow, deny (default) or "
                         "confirm (ask on the terminal)")
-    p.add_argument("--json", action="store_true",
-                   help="print the result (tree included) as JSON on stdout")
+    add_json_options(p, "the result (tree included)")
     p.add_argument("--save", metavar="RUNS.jsonl",
                    help="append the result to a JSONL file (for `agentrt export`)")
-    p.set_defaults(handler=run)
 
 
 def build_policy(mode: str, stream: Any) -> Any:
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from agentrt.agent import Agent
+    from agentrt.cli.render import LiveRenderer, render_result
     from agentrt.search import Budget
 
     toolset = build_toolset(args)
@@ -103,8 +107,8 @@ async def _run(args: argparse.Namespace) -> int:
 
         with open(args.save, "a", encoding="utf-8") as fh:
             write_jsonl([result], fh)
-    if args.json:
-        print(result.to_json(indent=2))
-    else:
+    if not args.json:
         render_result(result, seconds=time.perf_counter() - started)
+    if args.json or args.out:
+        write_json(args, result.to_json(indent=2))
     return 0 if result.solved else 1

@@ -6,26 +6,24 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from typing import Any
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "run"]
+
+DESCRIPTION = ("Serve the demo flight and hotel APIs on 127.0.0.1 until stopped. The API key "
+               "is printed on stderr.")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("serve-demo", help="serve the demo flight and hotel APIs",
-                       description="Serve the demo flight and hotel APIs on 127.0.0.1 until "
-                                   "stopped. The API key is printed on stderr.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", default=None, metavar="DIR",
                    help="SQLite state directory (default: a temporary directory)")
     p.add_argument("--port-flights", type=int, default=0, metavar="N",
                    help="port of the flights API (0: any free port)")
     p.add_argument("--port-hotels", type=int, default=0, metavar="N",
                    help="port of the hotels API (0: any free port)")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import agentrt_demo
+    import agentrt_demo  # the demo package sits above the library: only demo commands load it
 
     def out(line: str) -> None:
         print(line, flush=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agentrt.cli.common import close_backend, drain_pool, install_pool
-from agentrt.cli.confirm import describe_request
+from agentrt.cli.confirm import ask_before_sending
 from agentrt.cli.render import LiveRenderer, render_result, render_tree
 from agentrt.errors import AgentRTError
 
@@ -79,27 +79,28 @@ class Session:
         return Policy.confirm(self._confirm) if mode == "confirm" else Policy.from_value(mode)
 
     def _confirm(self, request: Any) -> bool:
-        self.write("\n? the agent wants to make a change:\n" + describe_request(request))
-        self.prompting = True
+        return ask_before_sending(request, write=self._write_raw, read=self._read_answer,
+                                  on_interrupt=self._stop_run)
+
+    def _read_answer(self, prompt: str) -> str:
+        self.prompting = True  # Ctrl-C now interrupts input(), not the run (see _on_sigint)
         try:
-            answer = input("send it? [y/N] ")
-        except KeyboardInterrupt:  # Ctrl-C at the question: no, and stop the run
-            self.write("\n  declined; stopping the run")
-            if self.task is not None:
-                self.task.cancel()
-            return False
-        except EOFError:
-            answer = ""
+            answer = input(prompt)
         finally:
             self.prompting = False
         _forget_last_input(answer)
-        ok = answer.strip().lower() in ("y", "yes")
-        self.write("  confirmed" if ok else "  declined: not sent")
-        return ok
+        return answer
+
+    def _stop_run(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
     # -- running -------------------------------------------------------------------------------
     def write(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self._write_raw(text + "\n")
+
+    def _write_raw(self, text: str) -> None:
+        self.out.write(text)
         self.out.flush()
 
     def _on_sigint(self, _signum: int, _frame: Any) -> None:

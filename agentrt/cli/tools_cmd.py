@@ -8,23 +8,24 @@ import sys
 from typing import Any
 
 from agentrt.errors import ConfigError, SpecError
-from agentrt.openapi import load_spec
-from agentrt.toolset import Toolset
+
+__all__ = ["DESCRIPTION", "add_arguments", "run"]
+
+DESCRIPTION = "List the tools that OpenAPI documents yield."
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("tools", help="list the tools a spec yields",
-                       description="List the tools that OpenAPI documents yield.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="path or URL of an OpenAPI document")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--check", action="store_true",
                    help="validate strictly and report problems; exit 1 when there are any")
     p.add_argument("--base-url", action="append", default=[],
                    help="base URL per spec, in order")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentrt.toolset import Toolset
+
     if args.check:
         return _check(args.specs, args.json)
     if len(args.base_url) > len(args.specs):
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(specs: list[str], as_json: bool) -> int:
+    from agentrt.openapi import load_spec
+
     report: list[dict[str, Any]] = []
     for src in specs:
         entry: dict[str, Any] = {"spec": src, "problems": []}

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentrt.backends.base import FINISH_TOOL
+from agentrt.protocol import FINISH_TOOL
 from agentrt.toolset.tool import Tool
 
 # keywords grammar backends (xgrammar, llama.cpp) reject or mishandle

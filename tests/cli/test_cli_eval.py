@@ -1,5 +1,6 @@
-"""`agentrt eval` through main(argv) with a scripted model on three demo tasks: the table on
-stdout, progress on stderr, the JSON report."""
+"""`agentrt eval` through main(argv) with a scripted model on demo tasks: the table on stdout,
+progress on stderr, the report as JSON (``--json`` on stdout, ``--out FILE``), and the exit
+status (1 when a mode passes fewer than ``--min-pass`` of the tasks, by default all)."""
 
 from __future__ import annotations
 
@@ -24,30 +25,57 @@ def _tasks(tmp_path: Path, ids: list[str]) -> Path:
     return out
 
 
-def test_eval_scripted_three_tasks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    tasks = _tasks(tmp_path, ["lookup-airport-lis", "lookup-airport-cdg", "lookup-airport-hnd"])
-    steps = [
-        {"call": "get_airport", "arguments": {"code": "LIS"}},
-        {"answer": "It is {{-1.body.name}}."},
-        {"call": "get_airport", "arguments": {"code": "CDG"}},
-        {"answer": "It is {{-1.body.name}}."},
-        {"call": "get_airport", "arguments": {"code": "XXX"}},  # 404: pruned
-        {"answer": "I do not know."},
-    ]
-    model = write_steps(tmp_path / "steps.json", steps)
+_THREE = ["lookup-airport-lis", "lookup-airport-cdg", "lookup-airport-hnd"]
+_STEPS = [
+    {"call": "get_airport", "arguments": {"code": "LIS"}},
+    {"answer": "It is {{-1.body.name}}."},
+    {"call": "get_airport", "arguments": {"code": "CDG"}},
+    {"answer": "It is {{-1.body.name}}."},
+    {"call": "get_airport", "arguments": {"code": "XXX"}},  # 404: pruned
+    {"answer": "I do not know."},
+]
+
+
+def test_eval_fails_when_a_task_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tasks = _tasks(tmp_path, _THREE)
+    model = write_steps(tmp_path / "steps.json", _STEPS)
     report = tmp_path / "report.json"
     code = main(["eval", "--model", model, "--mode", "dfs", "--tasks", str(tasks),
-                 "--json", str(report)])
-    assert code == 0
+                 "--out", str(report)])
+    assert code == 1  # 2 of 3 passed, and by default every task must pass
     captured = capsys.readouterr()
     table = captured.out.splitlines()
     assert table[0].split()[:3] == ["mode", "tasks", "passed"]
     assert table[1].split()[:3] == ["dfs", "3", "2"]
     assert "[dfs 1/3] lookup-airport-lis: pass" in captured.err
     assert "[dfs 3/3] lookup-airport-hnd: FAIL" in captured.err
+    assert "below --min-pass 1" in captured.err
     data = json.loads(report.read_text())
     assert data["summary"]["passed"] == 2 and data["summary"]["tasks"] == 3
     assert [r["passed"] for r in data["results"]] == [True, True, False]
+
+
+def test_eval_json_on_stdout_and_min_pass(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    tasks = _tasks(tmp_path, _THREE)
+    model = write_steps(tmp_path / "steps.json", _STEPS)
+    assert main(["eval", "--model", model, "--tasks", str(tasks), "--json",
+                 "--min-pass", "0.6"]) == 0  # 2/3 ≥ 0.6
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)  # stdout is the report and nothing else
+    assert data["summary"]["passed"] == 2
+    assert "pass rate" in captured.err  # the table went to stderr
+
+
+def test_eval_old_json_path_usage_is_a_clear_error(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.json"
+    assert main(["eval", "--model", "scripted:none.json", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--json takes no file name" in err and f"--out {out}" in err
+    assert not out.exists()
+    assert main(["eval", "--min-pass", "1.5"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
 
 
 def test_eval_limit_and_bad_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

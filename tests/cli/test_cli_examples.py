@@ -14,8 +14,8 @@ import pytest
 from agentrt.cli.scripted import scripted_backend
 from agentrt.testing import serve_in_thread
 from agentrt.toolset import Toolset
-from agentrt_demo import DEMO_API_KEY, DemoServices
-from tests.cli.conftest import FLIGHTS, HOTELS, REPO, booking_steps, flight_bookings, write_steps
+from agentrt_demo import DEMO_API_KEY, DemoServices, demo_toolset
+from tests.cli.conftest import REPO, booking_steps, flight_bookings, write_steps
 
 
 def _load(name: str) -> ModuleType:
@@ -27,8 +27,7 @@ def _load(name: str) -> ModuleType:
 
 
 def _toolset(services: DemoServices) -> Toolset:
-    return Toolset.merge(Toolset.from_spec(FLIGHTS, base_url=services.flights_url),
-                         Toolset.from_spec(HOTELS, base_url=services.hotels_url))
+    return demo_toolset(services.flights_url, services.hotels_url)
 
 
 def test_embedded_service_applies_the_policy_per_request(services: DemoServices, day: str,

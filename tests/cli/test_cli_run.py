@@ -38,7 +38,7 @@ def test_run_json_books_and_returns_the_tree(services: DemoServices, day: str, t
     assert effect.state == "committed"
     ref = effect.body["booking_id"]
     assert result.answer == f"Booked {ref}"
-    assert result.tree["children"][0]["tool"] == "search_flight_offers"
+    assert result.tree.children[0].tool == "search_flight_offers"
     assert (ref, "confirmed") in flight_bookings(services.state_dir) or \
         ref in dict(flight_bookings(services.state_dir))
     got = httpx.get(f"{services.flights_url}/bookings/{ref}",

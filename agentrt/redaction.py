@@ -1,0 +1,167 @@
+"""Base stage: secret redaction — for log events (a structlog processor), traces and exports.
+
+A `Redactor` knows the secret *values* in use (credentials, fetched OAuth2 tokens, and the
+encoded forms they take on the wire) and replaces every occurrence of them in any string, dict,
+list or tuple; it also blanks the value of any key that looks like a credential
+(``authorization``, ``api_key``, ``client_secret`` …) whatever the value is.
+
+It sits at the bottom of the pipeline (standard library only) because every stage that lets
+data out uses it: the executor registers its secrets in its own redactor and in the
+process-wide `DEFAULT_REDACTOR`; logging (`agentrt._log`, `agentrt.logsetup`) adds
+`redact_processor`; traces and exports call `scrub` without holding an executor.
+`agentrt.executor.redact` re-exports these names for compatibility.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "DEFAULT_REDACTOR",
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "Redactor",
+    "redact_processor",
+    "scrub",
+    "secret_key",
+    "wire_forms",
+]
+
+REDACTED = "[REDACTED]"
+
+#: Keys whose values are blanked wherever they appear (compared case-insensitively, with
+#: ``-`` and ``_`` ignored).
+_SECRET_KEY = re.compile(
+    r"(authorization|cookie|password|passwd|secret|token|apikey|credential|privatekey|"
+    r"sessionid|xapikey|bearer)",
+    re.IGNORECASE,
+)
+#: Keys that look credential-ish but are known to carry no secret.
+_PUBLIC_KEYS = frozenset({"tokenurl", "tokentype", "idempotencykey", "maxtokens", "tokens",
+                          "prompttokens", "completiontokens", "totaltokens"})
+#: Secrets shorter than this are not substituted inside strings (they would blank out common
+#: words); they are still blanked under credential-ish keys.
+MIN_SECRET_LENGTH = 4
+
+
+def _norm_key(key: str) -> str:
+    return key.replace("-", "").replace("_", "").lower()
+
+
+def secret_key(key: object) -> bool:
+    """True when ``key`` names something that holds a credential."""
+    if not isinstance(key, str):
+        return False
+    norm = _norm_key(key)
+    return norm not in _PUBLIC_KEYS and bool(_SECRET_KEY.search(norm))
+
+
+def wire_forms(secret: str) -> set[str]:
+    """The forms a secret value takes in URLs, headers and bodies."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}
+    forms.add(base64.b64encode(secret.encode()).decode())
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+class Redactor:
+    """Replaces known secret values, and values under credential-ish keys, with ``[REDACTED]``."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, parent: Redactor | None = None) -> None:
+        self._lock = threading.Lock()
+        self._secrets: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] | None = None
+        self._parent = parent
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
+        """Register secret values (and their URL/base64 encodings)."""
+        new: set[str] = set()
+        for s in secrets:
+            if isinstance(s, str) and s:
+                new |= wire_forms(s)
+        if not new:
+            return
+        with self._lock:
+            if new <= self._secrets:
+                return
+            self._secrets = self._secrets | new
+            # longest first so that a secret containing another is replaced whole
+            alts = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(a) for a in alts))
+        if self._parent is not None:
+            self._parent.add(*secrets)
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return self._secrets
+
+    def scrub_text(self, text: str) -> str:
+        """``text`` with every known secret replaced."""
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(REDACTED, text)
+
+    def scrub(self, value: Any) -> Any:
+        """A copy of ``value`` (str, bytes, dict, list, tuple, nested) with secrets removed."""
+        if isinstance(value, (dict, list)) and self._clean(value):
+            return value  # nothing to redact: skip the walk (the common case)
+        return self._scrub(value)
+
+    def _clean(self, value: Any) -> bool:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return False
+        pattern = self._pattern
+        if pattern is not None and pattern.search(text):
+            return False
+        return not _SECRET_KEY.search(text.replace("-", "").replace("_", ""))
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if isinstance(value, (bytes, bytearray)):
+            return self.scrub_text(bytes(value).decode("utf-8", "replace")).encode()
+        if isinstance(value, dict):
+            return {
+                k: (REDACTED if secret_key(k) and v not in (None, "") else self._scrub(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._scrub(v) for v in value)
+        return value
+
+    def __call__(self, logger: Any, method_name: str,
+                 event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        """A structlog processor: scrubs every field of the event."""
+        for key in list(event_dict):
+            value = event_dict[key]
+            if secret_key(key) and value not in (None, ""):
+                event_dict[key] = REDACTED
+            else:
+                event_dict[key] = self.scrub(value)
+        return event_dict
+
+
+#: The process-wide redactor every executor also registers its secrets with.
+DEFAULT_REDACTOR = Redactor()
+
+
+def scrub(value: Any) -> Any:
+    """Remove every secret any executor in this process knows of from ``value``."""
+    return DEFAULT_REDACTOR.scrub(value)
+
+
+def redact_processor(logger: Any, method_name: str,
+                     event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor using `DEFAULT_REDACTOR`; put it before the renderer."""
+    return DEFAULT_REDACTOR(logger, method_name, event_dict)
