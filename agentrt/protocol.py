@@ -11,7 +11,8 @@ instead of silently dropping an event or mislabelling a call:
 * the search's vocabulary — node kinds, check statuses, node results, run statuses, the budget
   limit that ended a run (:data:`BudgetLimit`), and the events it reports (:class:`EventKind`,
   :class:`SearchEvent`);
-* the transcript — :func:`path_messages` (with :func:`call_message`, :func:`finish_message`):
+* the transcript — :func:`path_messages` (with :func:`call_message`, :func:`finish_message`,
+  :func:`observation_text`):
   the one builder of the OpenAI tool-call turns that the prompts show the model and that the
   fine-tuning export replays from a run's tree;
 * :func:`maybe_await` — the one "a callback may be sync or async" helper.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, Protocol, TypeVar, cast
@@ -53,6 +54,7 @@ __all__ = [
     "call_message",
     "finish_message",
     "maybe_await",
+    "observation_text",
     "path_messages",
 ]
 
@@ -278,6 +280,27 @@ def finish_message(node: int, thought: str, answer: str | None) -> dict[str, Any
     args: dict[str, Any] = ({"return_type": "give_answer", "final_answer": answer}
                             if answer is not None else {"return_type": "give_up_and_restart"})
     return call_message(node, thought, FINISH, args)
+
+
+def observation_text(observation: Mapping[str, Any], limit: int = 2000) -> str:
+    """What the model is shown of an observation (``Observation.to_dict()``, or the tree's
+    record of it): outcome, status, message, violations, (trimmed) body — one line of JSON."""
+    head: dict[str, Any] = {"outcome": observation.get("outcome")}
+    if observation.get("status_code") is not None:
+        head["status"] = observation["status_code"]
+    if observation.get("message"):
+        head["message"] = observation["message"]
+    if observation.get("violations"):
+        head["violations"] = [v.get("message", v) if isinstance(v, Mapping) else v
+                              for v in observation["violations"]]
+    if observation.get("body") is not None:
+        head["body"] = observation["body"]
+    if observation.get("truncated"):
+        head["note"] = "response body was trimmed"
+    text = json.dumps(head, ensure_ascii=False, default=str)
+    if len(text) > limit:
+        text = text[: limit - 20] + " …[trimmed]"
+    return text
 
 
 def _observation_text(observation: Any, limit: int) -> str:

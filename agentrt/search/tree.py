@@ -17,7 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from agentrt.protocol import CheckStatus, NodeKind, NodeResult, Outcome, SideEffect
+from agentrt.protocol import (
+    CheckStatus,
+    NodeKind,
+    NodeResult,
+    Outcome,
+    SideEffect,
+    observation_text,
+)
 
 __all__ = ["CheckStatus", "Node", "NodeResult", "ObservationRecord", "ViolationRecord",
            "call_key"]
@@ -78,21 +85,7 @@ class ObservationRecord(BaseModel):
 
     def to_model_text(self, limit: int = 2000) -> str:
         """What the model was shown for this observation (as ``Observation.to_model_text``)."""
-        head: dict[str, Any] = {"outcome": self.outcome}
-        if self.status_code is not None:
-            head["status"] = self.status_code
-        if self.message:
-            head["message"] = self.message
-        if self.violations:
-            head["violations"] = [v.message for v in self.violations]
-        if self.body is not None:
-            head["body"] = self.body
-        if self.truncated:
-            head["note"] = "response body was trimmed"
-        text = json.dumps(head, ensure_ascii=False, default=str)
-        if len(text) > limit:
-            text = text[: limit - 20] + " …[trimmed]"
-        return text
+        return observation_text(self.model_dump(mode="json"), limit)
 
 
 #: fields every dumped node carries, default or not

@@ -68,3 +68,20 @@ def test_finish_candidates() -> None:
         == "unparseable"
     assert protocol.Candidate.from_call("search", {"q": 1}).call == protocol.ToolCall(
         name="search", arguments={"q": 1})
+
+
+@pytest.mark.parametrize("limit", [2000, 100])
+def test_the_replayed_observation_text_is_the_one_the_model_saw(limit: int) -> None:
+    from agentrt.executor.observation import Observation
+    from agentrt.search import ObservationRecord
+    from agentrt.validation import Violation
+
+    for obs in [
+        Observation(tool="t", arguments={}, outcome="ok", status_code=200, body={"a": "x" * 500}),
+        Observation(tool="t", arguments="{", outcome="rejected", message="not sent",
+                    violations=(Violation(kind="schema", path="$", message="bad"),)),
+        Observation(tool="t", arguments={}, outcome="timeout", truncated=True),
+    ]:
+        replayed = ObservationRecord.model_validate(obs.to_dict())
+        assert replayed.to_model_text(limit) == obs.to_model_text(limit) \
+            == protocol.observation_text(obs.to_dict(), limit)
