@@ -12,10 +12,9 @@ them is touched. Type checkers see ordinary imports.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from agentrt._lazy import attach
 from agentrt.errors import AgentRTError, BackendError, ConfigError, ExecutionError, SpecError
 
 if TYPE_CHECKING:
@@ -84,17 +83,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentrt' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups are plain attribute reads
-    return value
-
-
-def __dir__() -> list[str]:
-    # the public names, the dunders and the submodules; not this module's own helpers
-    own = {n for n, v in globals().items() if n.startswith("__") or
-           (isinstance(v, ModuleType) and v.__name__.startswith("agentrt."))}
-    return sorted(own | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

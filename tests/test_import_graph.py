@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1] / "agentrt"
 #: (jsonschema only) and ``Toolset.validate`` is built on it.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("agentrt.errors", "agentrt.protocol", "agentrt.redaction", "agentrt._log",
-              "agentrt.logsetup", "agentrt.retrying", "agentrt.servers")),
+              "agentrt._lazy", "agentrt.logsetup", "agentrt.retrying", "agentrt.servers")),
     ("openapi", ("agentrt.openapi",)),
     ("validation", ("agentrt.validation",)),
     ("toolset", ("agentrt.toolset",)),

@@ -53,7 +53,7 @@ def test_import_is_lazy() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True, timeout=60)
     first, second = out.stdout.splitlines()
-    assert first == "[] ['agentrt.errors']"
+    assert first == "[] ['agentrt._lazy', 'agentrt.errors']"
     assert second == "True"  # a name that needs them loads them on first use
 
 
