@@ -208,7 +208,10 @@ class Agent:
         self.credentials = credentials
         self.answer_check = answer_check
         self.on_event = on_event
-        self.system = system_prompt(config.instructions)
+        #: the backend's model answers in its own tool-call format (plain-text answers)
+        self.native = getattr(getattr(backend, "capabilities", None), "tool_call_format",
+                              "") == "native"
+        self.system = system_prompt(config.instructions, native=self.native)
 
     @property
     def budget(self) -> Budget:
@@ -312,7 +315,8 @@ class Agent:
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
             messages = build_messages(request, system=self.system,
-                                      observation_chars=self.config.observation_chars)
+                                      observation_chars=self.config.observation_chars,
+                                      native=self.native)
             return await self.backend.propose(messages, tools=tools, n=request.n,
                                               sampling=self._sampling(request),
                                               constraint=constraint)

@@ -24,7 +24,14 @@ from typing import Any
 from agentrt.protocol import path_messages
 from agentrt.search.steps import Feedback, StepRequest
 
-__all__ = ["SYSTEM_PROMPT", "build_messages", "describe_call", "feedback_text", "system_prompt"]
+__all__ = [
+    "SYSTEM_PROMPT",
+    "SYSTEM_PROMPT_TEXT",
+    "build_messages",
+    "describe_call",
+    "feedback_text",
+    "system_prompt",
+]
 
 SYSTEM_PROMPT = (
     "You are an assistant that completes the user's request by calling the available tools "
@@ -39,9 +46,30 @@ SYSTEM_PROMPT = (
 )
 
 
-def system_prompt(instructions: str = "") -> str:
-    """The system message: the fixed rules plus the caller's ``instructions`` (date, persona)."""
-    return f"{SYSTEM_PROMPT}\n\n{instructions.strip()}".strip() if instructions else SYSTEM_PROMPT
+#: The rules for a model answering in its own tool-call format (``native`` backends): a final
+#: answer, a decline or a question is a plain-text reply, not a ``finish`` call.
+SYSTEM_PROMPT_TEXT = (
+    "You are an assistant that completes the user's request by calling the available tools "
+    "(HTTP APIs), one call at a time.\n"
+    "Rules:\n"
+    "- Use only the tools provided, with arguments that match their parameters exactly.\n"
+    "- Take ids, prices and references from earlier tool results; never invent them.\n"
+    "- When you have what the user asked for, reply to the user in plain text (no tool call) "
+    "stating the facts (names, dates, prices, booking references).\n"
+    "- If no tool can do what the user asks, or the request cannot be satisfied, say so in plain "
+    "text; if the request is ambiguous, ask the user which one they mean."
+)
+
+
+def system_prompt(instructions: str = "", *, native: bool = False) -> str:
+    """The system message: the fixed rules plus the caller's ``instructions`` (date, persona).
+    ``native``: the backend's model answers in plain text instead of calling ``finish``."""
+    rules = SYSTEM_PROMPT_TEXT if native else SYSTEM_PROMPT
+    return f"{rules}\n\n{instructions.strip()}".strip() if instructions else rules
+
+
+def _finish_words(native: bool) -> str:
+    return "reply to the user in plain text" if native else "call finish with give_answer"
 
 
 def describe_call(tool: str | None, arguments: Any, limit: int = 300) -> str:
@@ -54,7 +82,7 @@ def describe_call(tool: str | None, arguments: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def feedback_text(feedback: Sequence[Feedback]) -> str:
+def feedback_text(feedback: Sequence[Feedback], *, native: bool = False) -> str:
     """The notes for the next attempt at a node, or "" when there are none."""
     rejected, failed, other = [], [], []
     for fb in feedback:
@@ -69,7 +97,7 @@ def feedback_text(feedback: Sequence[Feedback]) -> str:
         elif fb.kind == "gave_up":
             other.append("- An earlier attempt gave up; try a different approach.")
         elif fb.kind == "depth":
-            other.append("- You are at the step limit: call finish now.")
+            other.append(f"- You are at the step limit: {_finish_words(native)} now.")
     parts = []
     if rejected:
         parts.append("These proposals were invalid; fix them (use only the listed tools and "
@@ -82,18 +110,20 @@ def feedback_text(feedback: Sequence[Feedback]) -> str:
 
 
 def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
-                   observation_chars: int = 1200) -> list[dict[str, Any]]:
-    """The conversation for one model request (OpenAI chat format)."""
+                   observation_chars: int = 1200, native: bool = False) -> list[dict[str, Any]]:
+    """The conversation for one model request (OpenAI chat format); ``native`` phrases the
+    notes for a model that answers in plain text."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},
                                       {"role": "user", "content": request.query}]
     messages.extend(path_messages(request.path, observation_chars=observation_chars))
-    notes = "\n".join(n for n in (_progress_note(request), feedback_text(request.feedback)) if n)
+    notes = "\n".join(n for n in (_progress_note(request, native),
+                                  feedback_text(request.feedback, native=native)) if n)
     if notes:
         messages.append({"role": "user", "content": notes})
     return messages
 
 
-def _progress_note(request: StepRequest) -> str:
+def _progress_note(request: StepRequest, native: bool = False) -> str:
     """After a call that changed something (a booking, a cancellation) went through, small
     models tend to repeat it or wander off; remind them that finishing is an option."""
     if not request.path:
@@ -101,6 +131,6 @@ def _progress_note(request: StepRequest) -> str:
     last = request.path[-1].observation
     if getattr(last, "outcome", None) == "ok" and getattr(last, "side_effect", "safe") != "safe":
         return (f"The {request.path[-1].tool} call succeeded. If the user's request is now "
-                "complete, call finish with give_answer and state the result (references, "
+                f"complete, {_finish_words(native)} and state the result (references, "
                 "names, dates, prices); otherwise take the next step.")
     return ""
