@@ -11,8 +11,8 @@ fine-tuning data made from our own runs.
   parent is on the solved path, the step that was chosen there (a preference pair).
   :func:`export_finetune` writes both as JSONL.
 
-Everything that leaves through here is passed through the executor's secret scrubbing
-(:func:`agentrt.executor.redact.scrub`, plus any ``secrets`` given).
+Everything that leaves through here is passed through the process-wide secret scrubbing that
+the executor registers its credentials in (:mod:`agentrt.redaction`, plus any ``secrets``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from agentrt._log import get_logger
 from agentrt.protocol import EventKind, SearchEvent, call_message, finish_message, path_messages
+from agentrt.redaction import DEFAULT_REDACTOR, Redactor
 from agentrt.search.result import RunResult
 from agentrt.search.steps import Step
 from agentrt.search.tree import Node
@@ -53,10 +54,6 @@ def log_event(event: SearchEvent) -> None:
 
 def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
     """``value`` without any secret the executor knows of (and without ``secrets``)."""
-    try:
-        from agentrt.executor.redact import DEFAULT_REDACTOR, Redactor
-    except ImportError:  # pragma: no cover - the executor ships with the package
-        return value
     extra = [s for s in secrets if s]
     redactor = Redactor(extra, parent=DEFAULT_REDACTOR) if extra else DEFAULT_REDACTOR
     return redactor.scrub(value)

@@ -7,9 +7,7 @@ is lazy, but it is held to the same rule unless it is listed in :data:`LAZY_UP` 
 it may point up. The demo package ``agentrt_demo`` sits above the whole library: only the CLI
 commands that start the demo import it, and only lazily (:data:`DEMO_IMPORTERS`).
 
-Edges that remain in files another change owns are listed, with their owner, in
-:data:`KNOWN_UPWARD`: each one is a strict xfail, so removing the edge turns it into an
-unexpected pass that says to delete the entry.
+:data:`KNOWN_UPWARD` lists tolerated upward edges with the reason; it is empty.
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "agentrt"
 
@@ -51,7 +47,7 @@ DEMO_IMPORTERS = frozenset({"agentrt.cli.demo", "agentrt.cli.serve", "agentrt.cl
 #: (importer, imported) → why this lazy import may point up the pipeline.
 LAZY_UP: dict[tuple[str, str], str] = {}
 #: (importer, imported) → the owner of the change that removes the edge, and how.
-KNOWN_UPWARD: dict[tuple[str, str], str] = {}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}  # none left; an entry here must say why
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,13 +184,6 @@ def test_no_stage_imports_a_stage_above_it() -> None:
     order = " → ".join(name for name, _ in STAGES)
     assert not bad, (f"imports must point down the pipeline ({order}):\n  "
                      + "\n  ".join(f"{e}  ({why})" for e, why in bad))
-
-
-@pytest.mark.parametrize("edge", sorted(KNOWN_UPWARD), ids=lambda e: f"{e[0]}->{e[1]}")
-def test_known_upward_edge_is_gone(edge: tuple[str, str]) -> None:
-    still = [str(e) for e, _why in offending() if (e.importer, e.imported) == edge]
-    if still:
-        pytest.xfail(f"{KNOWN_UPWARD[edge]}: " + "; ".join(still))
 
 
 def test_the_walker_sees_upward_lazy_and_demo_edges(tmp_path: Path) -> None:
