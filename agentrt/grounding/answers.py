@@ -1,0 +1,163 @@
+"""Grounding stage: check a final answer (``finish(give_answer)``) like a call — the concrete
+facts it states must come from the request or from an observation on the path.
+
+Rules (conservative: a correct answer must pass; measured on the demo oracle's answers to
+all 52 tasks, 0 refused):
+
+1. **Facts.** The answer's concrete facts are extracted (:func:`extract_facts`: references
+   and ids such as ``BK-7Q2X9`` / ``K7QX2M``, flight numbers ``TP1234``, amounts with a
+   currency ``€412.50`` / ``412.50 EUR``, times ``14:05``, dates ``2026-12-22`` or
+   ``22 December 2026``, three-letter codes ``LIS``). A fact is grounded when any reading of
+   it matches the request or an observation (:mod:`agentrt.grounding.values` defines the
+   matching: case-insensitive, numbers by value, dates and times normalised). Amounts may
+   also be simple arithmetic on seen numbers (``k ×`` a seen number for k = 2…9, or the sum
+   of two) — a total for three passengers or for a flight plus a hotel is not invented.
+   Any fact without a source makes the answer ``rejected_ungrounded``; the note lists them:
+   "you have not looked this up yet: …".
+2. **No call at all.** When the run made no tool call, the request asks for something a tool
+   would have to provide (:func:`request_needs_data`), and the answer is not a decline or a
+   clarifying question (:func:`is_decline`, :func:`is_question`), the answer is refused the
+   same way — it can only be made up. A decline ("Sorry, I cannot …", "nothing is available")
+   or a question ("Which date?") with no ungrounded facts passes; a question that also claims
+   an action ("Your booking is cancelled. Anything else?") does not.
+
+Names, cities and other prose are not checked: too many correct paraphrases exist.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentrt.grounding.provenance import Provenance
+from agentrt.grounding.values import Fact, extract_facts
+
+__all__ = ["AnswerStatus", "AnswerVerdict", "check_answer", "is_decline", "is_question",
+           "request_needs_data"]
+
+AnswerStatus = Literal["accepted", "rejected_ungrounded"]
+AnswerReason = Literal["grounded", "ungrounded_facts", "no_calls"]
+_MAX_LISTED = 6
+
+_DECLINE = re.compile(
+    r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"
+    r"impossible|not possible|unavailable|not available|no longer available|sold out|"
+    r"fully booked|none (?:is|are) available|nothing (?:is |was )?available|no (?:flights?|"
+    r"offers?|hotels?|rooms?|results?|availability|seats?|matching|such|tool|way)|not found|"
+    r"don't have|do not have|doesn't exist|does not exist|not supported|not allowed|"
+    r"i'm afraid|unfortunately|refuse|decline|won't be able|will not be able|"
+    r"in the past|too late|over (?:your|the) budget|exceeds?)\b", re.IGNORECASE)
+_QUESTION_WORDS = re.compile(
+    r"\b(?:could you|can you|would you|please (?:tell|provide|specify|confirm|give|let me "
+    r"know|share)|which|what|when|where|who|how many|do you|did you mean|need (?:to know|more)|"
+    r"missing|let me know)\b", re.IGNORECASE)
+_CLAIM = re.compile(
+    r"\b(?:booked|cancell?ed|reserved|confirmed|purchased|paid|charged|refunded|completed|"
+    r"done|successfully|scheduled|(?:is|are) (?:now )?(?:set|ready|all set))\b",
+    re.IGNORECASE)
+_NEGATION_BEFORE = re.compile(
+    r"(?:\b(?:not|never|no|nothing|nor|without|cannot|unable|neither)\b|n't|n’t)"
+    r"(?:\W+\w+){0,2}\W*$", re.IGNORECASE)
+_NEGATION_AFTER = re.compile(r"^\W*(?:nothing|anything)\b", re.IGNORECASE)
+_NEEDS_DATA = re.compile(
+    r"\b(?:book|reserve|cancel|buy|order|purchase|pay|find|search|look ?up|check|show|list|"
+    r"get|fetch|tell me|give me|how (?:much|many|long)|price|prices|cost|costs|fare|fares|"
+    r"rate|when|what time|which|where|available|availability|status|schedule|details?|"
+    r"name of|full name|cheapest|earliest|latest|best)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerVerdict:
+    """The result of checking one answer: accepted, or refused with a note for the model."""
+
+    status: AnswerStatus
+    reason: AnswerReason
+    #: for the model: what is missing and what to do (empty when accepted)
+    note: str = ""
+    #: every fact the answer states
+    facts: tuple[Fact, ...] = ()
+    #: the facts without a source
+    missing: tuple[Fact, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "note": self.note,
+                "facts": [f.text for f in self.facts],
+                "missing": [{"kind": f.kind, "text": f.text} for f in self.missing]}
+
+
+def _claims(text: str) -> bool:
+    """Whether ``text`` claims an action was done (a "booked"/"cancelled" not negated)."""
+    for m in _CLAIM.finditer(text):
+        if _NEGATION_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
+            continue
+        if _NEGATION_AFTER.match(text[m.end():m.end() + 20]):
+            continue
+        return True
+    return False
+
+
+def is_decline(text: str) -> bool:
+    """The answer says the request cannot be served (and claims nothing done)."""
+    return bool(_DECLINE.search(text)) and not _claims(text)
+
+
+def is_question(text: str) -> bool:
+    """The answer asks the user for something (and claims nothing done)."""
+    return "?" in text and bool(_QUESTION_WORDS.search(text)) and not _claims(text)
+
+
+def request_needs_data(text: str) -> bool:
+    """Whether a request asks for something only a tool can provide or do (an action or a
+    look-up verb, or a concrete fact to act on) — small talk does not."""
+    return bool(_NEEDS_DATA.search(text)) or bool(extract_facts(text))
+
+
+def _grounded(fact: Fact, ledgers: list[Provenance]) -> bool:
+    for ledger in ledgers:
+        if ledger.fact_sources(fact):
+            return True
+    if fact.kind == "amount":
+        return any(ledger.derived_amount(fact) for ledger in ledgers)
+    return False
+
+
+_KIND_WORDS = {"reference": "reference", "flight": "flight number", "amount": "amount",
+               "time": "time", "date": "date", "code": "code"}
+
+
+def check_answer(answer_text: str, request_text: str, ledger: Provenance, *, made_calls: int,
+                 needs_data: bool | None = None) -> AnswerVerdict:
+    """Check a final answer against the request and the path's observations (``ledger``).
+
+    ``made_calls``: the number of tool calls executed on the path; ``needs_data`` overrides
+    :func:`request_needs_data` for the no-call rule.
+    """
+    facts = tuple(extract_facts(answer_text))
+    ledgers = [ledger]
+    if request_text and request_text != ledger.request:
+        ledgers.append(Provenance.from_request(request_text))
+    missing = tuple(f for f in facts if not _grounded(f, ledgers))
+    if missing:
+        listed = ", ".join(f"{f.text} ({_KIND_WORDS[f.kind]})" for f in missing[:_MAX_LISTED])
+        more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
+        todo = ("call a tool that returns them" if made_calls else
+                "you have not called any tool: call one that returns them")
+        note = (f"you have not looked this up yet: {listed}{more} appear in no result and not "
+                f"in the request; {todo}, then answer with the values it returned (or leave "
+                "them out)")
+        return AnswerVerdict(status="rejected_ungrounded", reason="ungrounded_facts", note=note,
+                             facts=facts, missing=missing)
+    if made_calls == 0:
+        wants = request_needs_data(request_text) if needs_data is None else needs_data
+        if wants and not (is_decline(answer_text) or is_question(answer_text)):
+            note = ("you have not looked this up yet: no tool was called, so this answer can "
+                    "only be guessed; call the tool that provides it first — or, if no tool "
+                    "can, say that you cannot, or ask the user for what is missing")
+            return AnswerVerdict(status="rejected_ungrounded", reason="no_calls", note=note,
+                                 facts=facts)
+    return AnswerVerdict(status="accepted", reason="grounded", facts=facts)
