@@ -18,11 +18,12 @@ from agentrt._lazy import attach
 from agentrt.errors import AgentRTError, BackendError, ConfigError, ExecutionError, SpecError
 
 if TYPE_CHECKING:
-    from agentrt.agent import Agent
+    from agentrt.agent import Agent, AgentConfig
     from agentrt.backends import Backend, Sampling, load_backend
-    from agentrt.executor import Credentials, Executor, Observation, Policy, RetryPolicy
+    from agentrt.executor import Credentials, Executor, Observation, Policy
     from agentrt.openapi import Spec, load_spec
-    from agentrt.protocol import Candidate, ToolCall
+    from agentrt.protocol import Candidate, EventKind, ToolCall
+    from agentrt.retrying import RetryPolicy
     from agentrt.search import Budget, RunResult, SearchConfig, SearchEvent
     from agentrt.toolset import Tool, Toolset
     from agentrt.validation import Violation
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
+    "AgentConfig",
     "AgentRTError",
     "Backend",
     "BackendError",
@@ -38,6 +40,7 @@ __all__ = [
     "Candidate",
     "ConfigError",
     "Credentials",
+    "EventKind",
     "ExecutionError",
     "Executor",
     "Observation",
@@ -61,14 +64,16 @@ __all__ = [
 #: public name → the module it lives in (imported on first access)
 _LAZY: dict[str, str] = {
     "Agent": "agentrt.agent",
+    "AgentConfig": "agentrt.agent",
     "Backend": "agentrt.backends",
     "Budget": "agentrt.search",
     "Candidate": "agentrt.protocol",
     "Credentials": "agentrt.executor",
+    "EventKind": "agentrt.protocol",
     "Executor": "agentrt.executor",
     "Observation": "agentrt.executor",
     "Policy": "agentrt.executor",
-    "RetryPolicy": "agentrt.executor",
+    "RetryPolicy": "agentrt.retrying",
     "RunResult": "agentrt.search",
     "Sampling": "agentrt.backends",
     "SearchConfig": "agentrt.search",

@@ -49,7 +49,7 @@ def demo_budget() -> Any:
     """Limits that let a small CPU model finish the demo without running away."""
     from agentrt.search import Budget
 
-    return Budget(max_model_calls=30, max_depth=8, max_seconds=900)
+    return Budget(max_seconds=900)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -8,13 +8,13 @@ missing callback, means no (fail closed).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentrt._log import get_logger
 from agentrt.errors import ConfigError
+from agentrt.protocol import maybe_await
 
 __all__ = ["ConfirmCallback", "Decision", "Policy", "PolicyMode", "RequestDescription"]
 
@@ -112,9 +112,7 @@ class Policy:
         if self.callback is None:
             return Decision(allowed=False, reason="confirmation needed but nobody to ask")
         try:
-            answer: Any = self.callback(request)
-            if inspect.isawaitable(answer):
-                answer = await answer
+            answer: Any = await maybe_await(self.callback(request))
         except Exception as exc:  # a broken callback must not let the call through
             _log.warning("policy.callback_failed", tool=request.tool, error=type(exc).__name__)
             return Decision(allowed=False, reason="the confirmation callback failed")

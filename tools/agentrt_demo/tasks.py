@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from agentrt.protocol import maybe_await
 from agentrt_demo.checks import expected_offers, expected_rooms
 from agentrt_demo.clock import demo_today
 from agentrt_demo.db import connect, db_path, reset_db, write_tx
@@ -152,8 +153,7 @@ async def arun_task(task: Task, runner: Runner, *, state_dir: Path | str | None 
         else:
             answer = await asyncio.to_thread(runner, task.request, services.flights_url,
                                              services.hotels_url)
-            if inspect.isawaitable(answer):
-                answer = await answer
+            answer = await maybe_await(answer)
         seconds = time.perf_counter() - started
         result = check_task(task, str(answer), services.state_dir)
     return result.model_copy(update={"seconds": seconds})
