@@ -165,6 +165,7 @@ class EmbeddedBackend:
             params = llama_runtime.ensure_runnable(path, self._settings, params,
                                                    command=self._probe_command)
             probed = time.perf_counter()
+            self.threads.restart()  # the probe child's CPU time is not a neighbour's
             try:
                 llm = llama_runtime.create_llama(llama_cpp, str(path),
                                                  use_extra_bufts=params.use_extra_bufts,
@@ -188,13 +189,11 @@ class EmbeddedBackend:
 
     def _set_threads(self, llm: Any) -> int:
         """Apply the thread policy's choice for the next step (llama.cpp takes it per call)."""
+        if self.load_params is None:  # an injected model: its settings are the caller's
+            return int(self._settings["n_threads"])
         threads = self.threads.choose()
         if threads != self._settings["n_threads"]:
-            llama_cpp = _import_llama_cpp()
-            try:
-                llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
-            except (AttributeError, TypeError):  # an injected fake
-                return int(self._settings["n_threads"])
+            _import_llama_cpp().llama_set_n_threads(llm._ctx.ctx, threads, threads)
             self._settings["n_threads"] = self._settings["n_threads_batch"] = threads
             log.debug("embedded.threads", n_threads=threads, others=self.threads.others)
         return threads
