@@ -1,0 +1,127 @@
+"""Grounded answers: facts without a source are refused; declines and questions pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentrt.grounding import Provenance, check_answer, is_decline, is_question
+from agentrt.grounding.answers import request_needs_data
+
+REQUEST = "Book the cheapest economy flight from LIS to MAD on 2026-12-16 for Ana Silva."
+SEARCH = {"offers": [{"offer_id": "IB317-20261216-Y", "flight_number": "IB317", "price": 75.99,
+                      "departure_time": "21:50", "arrival_time": "00:05"}], "count": 1}
+BOOKED = {"booking_id": "FP7XXY", "status": "confirmed", "total_price": 75.99,
+          "offer": SEARCH["offers"][0]}  # type: ignore[index]
+
+
+def path() -> Provenance:
+    return Provenance.from_request(REQUEST).with_observation(
+        "search_flight_offers", SEARCH, node=1).with_observation("create_flight_booking",
+                                                                 BOOKED, node=2)
+
+
+@pytest.mark.parametrize("answer", [
+    "Booked IB317 for 75.99 EUR per person, booking reference FP7XXY.",
+    "Done: flight IB317 LIS→MAD on 2026-12-16 at 21:50, €75.99, ref fp7xxy.",
+    "Your flight leaves at 9:50 pm on 16 December 2026 and costs 76 EUR.",  # 12 h, rounded
+    "Booked for two: 151.98 EUR in total.",  # 2 × 75.99
+    "Your booking is confirmed.",  # no concrete facts
+])
+def test_grounded_answers_pass(answer: str) -> None:
+    verdict = check_answer(answer, REQUEST, path(), made_calls=2)
+    assert verdict.accepted, verdict.note
+    assert verdict.status == "accepted" and verdict.note == ""
+
+
+@pytest.mark.parametrize(("answer", "missing"), [
+    ("Booked IB317, booking reference BK-7Q2X9.", ["BK-7Q2X9"]),
+    ("Booked, reference ABC123.", ["ABC123"]),
+    ("Booked, reference KQWERT.", ["KQWERT"]),
+    ("The flight costs €412.50.", ["€412.50"]),
+    ("It costs 75.98 EUR.", ["75.98 EUR"]),
+    ("It departs at 14:05.", ["14:05"]),
+    ("It departs on 2026-12-22.", ["2026-12-22"]),
+    ("Your flight is TP1234 from OPO.", ["TP1234", "OPO"]),
+])
+def test_invented_facts_are_refused(answer: str, missing: list[str]) -> None:
+    verdict = check_answer(answer, REQUEST, path(), made_calls=2)
+    assert not verdict.accepted
+    assert verdict.status == "rejected_ungrounded" and verdict.reason == "ungrounded_facts"
+    assert [f.text for f in verdict.missing] == missing
+    assert verdict.note.startswith("you have not looked this up yet: " + missing[0])
+
+
+def test_the_note_lists_what_is_missing_and_what_to_do() -> None:
+    verdict = check_answer("Booked TP1234 for €412.50, reference BK-7Q2X9.", REQUEST,
+                           Provenance.from_request(REQUEST), made_calls=0)
+    assert verdict.note == (
+        "you have not looked this up yet: TP1234 (flight number), €412.50 (amount), BK-7Q2X9 "
+        "(reference) appear in no result and not in the request; you have not called any "
+        "tool: call one that returns them, then answer with the values it returned (or leave "
+        "them out)")
+    assert verdict.to_dict()["missing"][0] == {"kind": "flight", "text": "TP1234"}
+
+
+def test_facts_from_the_request_are_grounded() -> None:
+    led = Provenance.from_request("Please cancel my flight booking Q7K2MX.")
+    led = led.with_observation("cancel_flight_booking", {"booking_id": "Q7K2MX",
+                                                         "status": "cancelled"})
+    assert check_answer("Booking Q7K2MX is cancelled.", "Please cancel my flight booking Q7K2MX.",
+                        led, made_calls=1).accepted
+
+
+def test_no_call_at_all_is_refused_even_without_invented_facts() -> None:
+    request = "What is the full name of the airport with IATA code LIS?"
+    verdict = check_answer("LIS is Humberto Delgado Airport.", request,
+                           Provenance.from_request(request), made_calls=0)
+    assert not verdict.accepted and verdict.reason == "no_calls"
+    assert verdict.note.startswith("you have not looked this up yet: no tool was called")
+    cancel = "Please cancel my flight booking Q7K2MX."
+    assert not check_answer("Your booking Q7K2MX is cancelled. Anything else?", cancel,
+                            Provenance.from_request(cancel), made_calls=0).accepted
+
+
+@pytest.mark.parametrize("answer", [
+    "Sorry, this cannot be done: nothing is available, so I booked nothing.",
+    "I can't do that: no tool can book trains.",
+    "Could you tell me the date of the flight?",
+    "Which of the Paris airports do you mean, CDG or ORY?",  # codes from... the request
+])
+def test_declines_and_questions_without_calls_pass(answer: str) -> None:
+    request = "Book me a flight from Lisbon to Paris CDG or ORY."
+    assert check_answer(answer, request, Provenance.from_request(request), made_calls=0).accepted
+
+
+def test_a_decline_with_an_invented_fact_is_still_refused() -> None:
+    request = "Book me a flight from Lisbon to Madrid tomorrow."
+    verdict = check_answer("Sorry, flight TP1234 is sold out.", request,
+                           Provenance.from_request(request), made_calls=0)
+    assert not verdict.accepted and [f.text for f in verdict.missing] == ["TP1234"]
+
+
+def test_small_talk_needs_no_call() -> None:
+    assert not request_needs_data("Hello there!")
+    assert check_answer("Hello! I can help with flights and hotels.", "Hello there!",
+                        Provenance.from_request("Hello there!"), made_calls=0).accepted
+    assert request_needs_data("How much is a flight to Madrid?")
+    # the caller may decide instead
+    assert not check_answer("Hi.", "Hello there!", Provenance(), made_calls=0,
+                            needs_data=True).accepted
+
+
+def test_a_ledger_without_the_request_still_grounds_request_facts() -> None:
+    request = "Cancel booking ZX9P4L."
+    led = Provenance().with_observation("cancel_flight_booking", {"status": "cancelled"})
+    assert check_answer("ZX9P4L is cancelled.", request, led, made_calls=1).accepted
+
+
+@pytest.mark.parametrize(("text", "decline", "question"), [
+    ("Sorry, this cannot be done: nothing is available, so I booked nothing.", True, False),
+    ("No flights are available, so nothing was booked.", True, False),
+    ("Could you tell me the missing details (dates, names, reference)?", False, True),
+    ("Your booking is cancelled. Anything else?", False, False),
+    ("Unfortunately I cancelled your booking.", False, False),
+    ("Done! Booked.", False, False),
+])
+def test_decline_and_question_detection(text: str, decline: bool, question: bool) -> None:
+    assert (is_decline(text), is_question(text)) == (decline, question)

@@ -1,0 +1,126 @@
+"""Grounding against the demo's reference solver, over a real socket: the oracle's answers to
+all 52 tasks must pass the answer check (0 false refusals), its calls must pass the argument
+check (0 false ungrounded), and deliberately wrong answers must be refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from agentrt.grounding import (
+    GroundingPlan,
+    Provenance,
+    check_answer,
+    check_arguments,
+    extract_facts,
+    is_decline,
+    is_question,
+)
+from agentrt_demo import DemoServices
+from agentrt_demo.tasks import load_tasks
+from tests.grounding.conftest import TODAY
+from tests.grounding.oracle_calls import OracleRun, run_oracle, service_toolset
+
+TASKS = load_tasks(today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def runs(grounding_services: DemoServices) -> Iterator[dict[str, OracleRun]]:
+    ts = service_toolset(grounding_services)
+    yield {t.id: run_oracle(t, grounding_services, ts) for t in TASKS}
+
+
+def ledger_of(request: str, run: OracleRun) -> Provenance:
+    led = Provenance.from_request(request)
+    for node, call in enumerate(run.calls, 1):
+        if call.ok:
+            led = led.with_observation(call.tool, call.body, node=node)
+    return led
+
+
+def test_all_52_tasks_are_covered() -> None:
+    assert len(TASKS) == 52
+
+
+def test_oracle_answers_are_never_refused(runs: dict[str, OracleRun]) -> None:
+    refused = []
+    for task in TASKS:
+        run = runs[task.id]
+        assert run.passed, (task.id, run.answer)  # the checker agrees these are right
+        verdict = check_answer(run.answer, task.request, ledger_of(task.request, run),
+                               made_calls=len(run.calls))
+        if not verdict.accepted:
+            refused.append((task.id, verdict.note))
+    assert refused == []
+
+
+def test_oracle_calls_are_never_ungrounded(runs: dict[str, OracleRun],
+                                           grounding_services: DemoServices) -> None:
+    ts = service_toolset(grounding_services)
+    plan = GroundingPlan(ts.tools)
+    flagged, checked, caught = [], 0, 0
+    for task in TASKS:
+        led = Provenance.from_request(task.request)
+        for node, call in enumerate(runs[task.id].calls, 1):
+            tool = ts.get(call.tool)
+            assert tool is not None
+            for v in check_arguments(tool, call.arguments, led, plan=plan):
+                flagged.append((task.id, call.tool, v.message))
+            for arg in plan.rules(tool.name):  # the same call with an invented id
+                if arg in call.arguments:
+                    checked += 1
+                    invented = {**call.arguments, arg: "ZZ9Q8W"}
+                    got = check_arguments(tool, invented, led, plan=plan)
+                    caught += [v.path for v in got] == [f"$.{arg}"]
+            if call.ok:
+                led = led.with_observation(call.tool, call.body, node=node)
+    assert flagged == []
+    assert checked >= 30  # bookings, cancels, airport look-ups: the check really ran
+    assert caught == checked
+
+
+def facts_of(answer: str, kind: str) -> list[str]:
+    return [f.text for f in extract_facts(answer) if f.kind == kind]
+
+
+def test_wrong_answers_are_refused(runs: dict[str, OracleRun]) -> None:
+    tried = 0
+    for task in TASKS:
+        run = runs[task.id]
+        led = ledger_of(task.request, run)
+        n = len(run.calls)
+        wrong: list[str] = []
+        for ref in facts_of(run.answer, "reference") + facts_of(run.answer, "flight"):
+            wrong.append(run.answer.replace(ref, "ZZ9Q8W"))        # invented reference
+        for amount in facts_of(run.answer, "amount"):
+            wrong.append(run.answer.replace(amount, "9,999.37 EUR"))  # invented price
+        wrong.append(f"{run.answer} Your booking reference is BK-7Q2X9.")
+        wrong.append(f"{run.answer} The total is €412.53.")
+        wrong.append(f"{run.answer} Check-in closes at 04:59 on 2031-02-29.")  # (no such day)
+        wrong.append(f"{run.answer} Check-in closes at 04:59 on 2031-03-01.")
+        for answer in wrong:
+            verdict = check_answer(answer, task.request, led, made_calls=n)
+            assert not verdict.accepted, (task.id, answer)
+            assert verdict.note.startswith("you have not looked this up yet")
+            tried += 1
+    assert tried >= 52 * 4
+
+
+
+
+def test_the_oracles_answers_without_its_calls_are_refused(runs: dict[str, OracleRun]) -> None:
+    """The same correct answers, made without calling anything, can only be made up."""
+    passed_without_calls = []
+    for task in TASKS:
+        run = runs[task.id]
+        if not run.calls:
+            continue  # declines and questions: nothing to look up
+        verdict = check_answer(run.answer, task.request, Provenance.from_request(task.request),
+                               made_calls=0)
+        if verdict.accepted:
+            passed_without_calls.append((task.id, run.answer))
+    assert passed_without_calls == []
+    declines = [t for t in TASKS if not runs[t.id].calls]
+    assert declines and all(is_decline(runs[t.id].answer) or is_question(runs[t.id].answer)
+                            for t in declines)
