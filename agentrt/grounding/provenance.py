@@ -35,6 +35,7 @@ probes.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -44,11 +45,10 @@ from typing import Any, Literal
 from agentrt.grounding.values import (
     Fact,
     Key,
-    extract_facts,
+    lookup_keys,
     number_key,
     scalar_keys,
     string_keys,
-    tokens,
 )
 
 __all__ = ["MAX_SOURCES", "FieldValue", "Leaf", "Provenance", "Source", "ValueLedger"]
@@ -135,7 +135,7 @@ def _walk(body: Any, path: str = "", name: str = "",
         for k, v in body.items():
             key = str(k)
             sub = f"{path}.{key}" if path else key
-            if any(c.isdigit() for c in key):
+            if _has_digit(key):
                 yield "", sub, key
             yield from _walk(v, sub, key, depth + 1)
     elif isinstance(body, (list, tuple)):
@@ -157,7 +157,7 @@ class Provenance:
     """Where values on one search path came from (immutable; extend with
     :meth:`with_observation`)."""
 
-    __slots__ = ("_fields", "_index", "_leaves", "_nums", "_phrase", "_request_keys",
+    __slots__ = ("_fields", "_index", "_leaves", "_nums", "_phrase", "_pos", "_request_keys",
                  "observations", "request")
 
     def __init__(self, request: str = "") -> None:
@@ -168,10 +168,11 @@ class Provenance:
         self._index: dict[Key, tuple[Source, ...]] = {}
         self._fields: dict[str, tuple[FieldValue, ...]] = {}
         self._leaves: tuple[Leaf, ...] = ()
-        self._nums: frozenset[Decimal] = frozenset(
-            Decimal(v) for k, v in self._request_keys if k == "num")
+        #: observed money-like numbers: the operands of derived amounts
+        self._nums: frozenset[Decimal] = frozenset()
         #: (tool, node) of every observation on the path, in order
         self.observations: tuple[tuple[str, int | None], ...] = ()
+        self._pos: dict[tuple[str | None, int | None], int] = {}
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -201,11 +202,12 @@ class Provenance:
                 break
             src = Source(kind="observation", node=node, tool=tool, path=path)
             leaves.append(Leaf(name=name, value=value, source=src))
+            money = _is_money(name, value)
             for key in scalar_keys(value):
                 have = index.get(key, ())
                 if len(have) < MAX_SOURCES:
                     index[key] = (*have, src)
-                if key[0] == "num":
+                if money and key[0] == "num":
                     nums.add(Decimal(key[1]))
             if name:
                 have_f = fields.get(name, ())
@@ -215,6 +217,8 @@ class Provenance:
         new._leaves = (*self._leaves, *leaves)
         new._nums = self._nums | nums if nums else self._nums
         new.observations = (*self.observations, (tool, node))
+        new._pos = self._pos if (tool, node) in self._pos else {
+            **self._pos, (tool, node): len(self.observations)}
         return new
 
     # -- lookups --------------------------------------------------------------------------
@@ -275,8 +279,11 @@ class Provenance:
         return tuple(out)
 
     def derived_amount(self, fact: Fact) -> bool:
-        """Whether an amount is ``k ×`` a seen number (k = 2…9: per person → total) or the sum
-        of two seen numbers (flight + hotel) — arithmetic on grounded values is grounded."""
+        """Whether an amount is ``k ×`` a seen amount (k = 2…9: per person → total) or the sum
+        of two seen amounts (flight + hotel) — arithmetic on grounded values is grounded.
+        Seen amounts are observed numbers in money-like fields (price, total, amount, cost,
+        fare, rate, fee, …) or strings written as amounts; counts, ids and request numbers
+        are not operands."""
         targets = [Decimal(v) for k, v in fact.keys if k == "num"]
         nums = self._nums
         for x in targets:
@@ -312,13 +319,35 @@ class Provenance:
         return (f"Provenance({len(self.observations)} observations, {len(self._index)} keys, "
                 f"request={self.request[:40]!r})")
 
-    def _order(self, src: Source) -> tuple[int, int]:
+    def _order(self, src: Source) -> int:
         if src.kind == "request":
-            return (-1, 0)
-        for i, (tool, node) in enumerate(self.observations):
-            if tool == src.tool and node == src.node:
-                return (i, 0)
-        return (len(self.observations), 0)
+            return -1
+        return self._pos.get((src.tool, src.node), len(self.observations))
+
+
+_MONEY_WORDS = frozenset(("price", "prices", "total", "amount", "cost", "costs", "fare", "fares",
+                          "rate", "fee", "fees", "tax", "taxes", "sum", "balance", "subtotal",
+                          "charge", "deposit", "refund", "paid"))
+_AMOUNT_TEXT = re.compile(r"[€$£¥]|\b[A-Z]{3}\b")
+
+
+def _is_money(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return _has_digit(value) and bool(_AMOUNT_TEXT.search(value))
+    return _money_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _money_name(name: str) -> bool:
+    words = {w.lower() for w in re.split(r"[_\-\s.]+|(?<=[a-z0-9])(?=[A-Z])", name) if w}
+    return bool(words & _MONEY_WORDS)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
 
 
 #: The same thing under the name the design uses for it.
@@ -328,21 +357,3 @@ ValueLedger = Provenance
 def _ordered_words(text: str) -> Iterator[str]:
     for m in _WORD.finditer(text):
         yield m.group(0).casefold()
-
-
-def lookup_keys(value: Any) -> list[Key]:
-    """The keys a proposed argument value is looked up by (strict: no rounding, no year-less
-    dates): the whole string, the word itself if it is one word, and its number, date or
-    time reading if the whole string is one."""
-    if not isinstance(value, str):
-        return [k for k in scalar_keys(value, embedded=False) if k[0] != "int"]
-    stripped = value.strip()
-    keys = [k for k in string_keys(stripped, embedded=False) if k[0] in ("text", "num", "time")]
-    words = list(tokens(stripped))
-    if words and words[0] == stripped.casefold():
-        keys.append(("token", words[0]))
-    if len(stripped) <= 40 and any(c.isdigit() for c in stripped):
-        for f in extract_facts(stripped, codes=False):
-            if f.kind in ("date", "time") and f.text == stripped:
-                keys.extend(k for k in f.keys if k[0] in ("date", "time"))
-    return [k for k in dict.fromkeys(keys) if k != ("text", "")]

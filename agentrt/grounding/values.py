@@ -44,6 +44,7 @@ E-mail addresses and URLs are masked first (their parts are not facts).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "FactKind",
     "Key",
     "extract_facts",
+    "lookup_keys",
     "norm_text",
     "number_key",
     "scalar_keys",
@@ -224,20 +226,67 @@ def _time_key(h: int, m: int) -> Key:
 def string_keys(value: str, *, embedded: bool = True) -> list[Key]:
     """Every key of a string: the whole, its words, and (``embedded``) the dates, times and
     amounts written inside it."""
+    return list(_string_keys(value, embedded) if len(value) <= 256
+                else _string_keys.__wrapped__(value, embedded))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _string_keys(value: str, embedded: bool) -> tuple[Key, ...]:
+    # cached: the same ids, dates and names come back in every observation of a search
     keys: list[Key] = [("text", norm_text(value))]
-    whole = _WHOLE_AMOUNT.match(value)
+    stripped = value.strip()
+    whole = _WHOLE_AMOUNT.match(stripped)
     if whole:
         for d in _decimal(whole.group("n")):
             keys.extend(_number_keys(d))
-    t = _WHOLE_TIME.match(value.strip())
+    t = _WHOLE_TIME.match(stripped)
     if t:
         keys.append(_time_key(int(t.group(1)), int(t.group(2))))
     if len(value) <= 2000:
         keys.extend(("token", w) for w in tokens(value))
     if embedded and len(value) <= 4000 and any(c.isdigit() for c in value):
-        for fact in extract_facts(value, codes=False):
-            keys.extend(fact.keys)
-    return keys
+        iso = _ISO.fullmatch(stripped)
+        if iso is not None:  # the common case, without the full extraction
+            keys.extend(_date_keys(int(iso[1]), int(iso[2]), int(iso[3])))
+            if iso[4] is not None:
+                keys.append(_time_key(int(iso[4]), int(iso[5])))
+        elif not _TOKEN.fullmatch(stripped):  # one word: its tokens are all there is
+            for fact in extract_facts(value, codes=False):
+                keys.extend(fact.keys)
+    return tuple(dict.fromkeys(keys))
+
+
+def lookup_keys(value: Any) -> list[Key]:
+    """The keys a proposed argument value is looked up by (strict: no rounding, no year-less
+    dates): the whole string, the word itself if it is one word, and its number, date or
+    time reading if the whole string is one."""
+    if not isinstance(value, str):
+        return [k for k in scalar_keys(value, embedded=False) if k[0] != "int"]
+    return list(_lookup_keys(value) if len(value) <= 256 else _lookup_keys.__wrapped__(value))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _lookup_keys(value: str) -> tuple[Key, ...]:
+    stripped = value.strip()
+    text = norm_text(stripped)
+    if not text:
+        return ()
+    keys: list[Key] = [("text", text)]
+    whole = _WHOLE_AMOUNT.match(stripped)
+    if whole:
+        keys.extend(("num", _canon(d)) for d in _decimal(whole.group("n")))
+    t = _WHOLE_TIME.match(stripped)
+    if t:
+        keys.append(_time_key(int(t.group(1)), int(t.group(2))))
+    if _TOKEN.fullmatch(stripped):
+        keys.append(("token", text))
+    iso = _ISO.fullmatch(stripped)
+    if iso is not None:
+        keys.extend(k for k in _date_keys(int(iso[1]), int(iso[2]), int(iso[3]))
+                    if k[0] == "date")
+        if iso[4] is not None:
+            keys.append(_time_key(int(iso[4]), int(iso[5])))
+    return tuple(dict.fromkeys(keys))
 
 
 def scalar_keys(value: Any, *, embedded: bool = True) -> list[Key]:
@@ -247,10 +296,17 @@ def scalar_keys(value: Any, *, embedded: bool = True) -> list[Key]:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and value != value:  # NaN
             return []
-        return _number_keys(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+        return list(_scalar_number_keys(isinstance(value, float), value))
     if isinstance(value, str):
         return string_keys(value, embedded=embedded)
     return []
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _scalar_number_keys(is_float: bool, value: float) -> tuple[Key, ...]:
+    del is_float  # part of the cache key only: 1 == 1.0 hash alike but read differently
+    return tuple(_number_keys(Decimal(repr(value)) if isinstance(value, float)
+                              else Decimal(value)))
 
 
 def _shouted(text: str) -> bool:

@@ -120,6 +120,17 @@ def test_fact_sources_and_derived_amounts() -> None:
     assert not led.fact_sources(invented) and not led.derived_amount(invented)
 
 
+def test_counts_and_request_numbers_are_no_operands() -> None:
+    led = Provenance.from_request("Book for 2 people on 2026-12-16.").with_observation(
+        "search", {"offers": [{"price": 75.99, "seats_left": 12}], "count": 1})
+    plus_count, = extract_facts("87.99 EUR")   # 75.99 + 12 seats: not an amount
+    plus_day, = extract_facts("91.99 EUR")     # 75.99 + 16 from the date: not either
+    assert not led.derived_amount(plus_count) and not led.derived_amount(plus_day)
+    priced = Provenance().with_observation("quote", {"label": "EUR 10.50", "n": 3})
+    thrice, = extract_facts("31.50 EUR")
+    assert priced.derived_amount(thrice)  # an amount written in a string is an operand
+
+
 def test_index_once_lookups_stay_fast() -> None:
     big = {"offers": [{"offer_id": f"XX{i}-20261216-Y", "price": i + 0.5,
                        "departure_time": f"{i % 24:02d}:{i % 60:02d}"} for i in range(50)]}
