@@ -128,6 +128,9 @@ class AgentConfig(BaseModel):
     #: offer tools with ``"strict": true`` (vLLM enforces their arguments by grammar)
     strict_tools: bool = False
     base_urls: str | dict[str, str] | None = None
+    #: a store of solved runs (JSONL, see :mod:`agentrt.demonstrations`): the one most like
+    #: each request is shown in the system prompt as a worked example; None: no examples
+    demonstrations: str | None = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> AgentConfig:
@@ -230,10 +233,18 @@ class Agent:
         if policy is not None and self.executor is not None:
             raise ConfigError("a per-run policy needs an agent without an injected executor "
                               "(the executor carries its own policy)")
+        system = self.system
+        if self.config.demonstrations:  # a solved run like this one, as a worked example
+            from agentrt.demonstrations import demonstration_for
+
+            system = system_prompt(self.config.instructions, native=self.native,
+                                   demonstration=demonstration_for(
+                                       self.config.demonstrations, query, self.toolset.names,
+                                       native=self.native))
         async with self._executor(policy if policy is not None else self.policy) as executor:
             offered = self._offered_names(query)
             hooks = Hooks(
-                propose=self._proposer(offered),
+                propose=self._proposer(offered, system),
                 execute=executor.execute,
                 check=self.toolset.validate,
                 facts=self._facts,
@@ -244,7 +255,7 @@ class Agent:
             result = await run_search(query, hooks, config=self.search,
                                       budget=budget or self.budget)
         result = result.model_copy(update={
-            "system": self.system,
+            "system": system,
             "tools": [*self.toolset.to_openai(names=offered), FINISH_TOOL]})
         return scrub_result(result)
 
@@ -298,7 +309,7 @@ class Agent:
             return names
         return [t.name for t in self.toolset.retrieve(query, k=self.config.retrieve_k)]
 
-    def _proposer(self, offered: Sequence[str]
+    def _proposer(self, offered: Sequence[str], system: str | None = None
                   ) -> Callable[[StepRequest], Awaitable[list[Candidate]]]:
         cache: dict[tuple[str, ...], tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         grammar = bool(getattr(self.backend.capabilities, "grammar", False))
@@ -314,7 +325,7 @@ class Agent:
 
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
-            messages = build_messages(request, system=self.system,
+            messages = build_messages(request, system=system or self.system,
                                       observation_chars=self.config.observation_chars,
                                       native=self.native)
             return await self.backend.propose(messages, tools=tools, n=request.n,

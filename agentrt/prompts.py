@@ -1,5 +1,6 @@
-"""Agent stage: the prompts — a search ``StepRequest`` turned into the chat messages a (small,
-local) model answers with its next step.
+"""Prompt stage (below the trace, which rebuilds every request of a run with it): the prompts — a
+search ``StepRequest`` turned into the chat messages a (small, local) model answers with its
+next step.
 
 Layout, chosen so consecutive requests share the longest prefix (llama.cpp and vLLM reuse it):
 the system message (instructions; constant for a run), the user's request, then the path so far
@@ -61,11 +62,16 @@ SYSTEM_PROMPT_TEXT = (
 )
 
 
-def system_prompt(instructions: str = "", *, native: bool = False) -> str:
-    """The system message: the fixed rules plus the caller's ``instructions`` (date, persona).
-    ``native``: the backend's model answers in plain text instead of calling ``finish``."""
+def system_prompt(instructions: str = "", *, native: bool = False,
+                  demonstration: str | None = None) -> str:
+    """The system message: the fixed rules, the caller's ``instructions`` (date, persona) and,
+    last, a ``demonstration`` (a worked example of a similar solved request, see
+    :mod:`agentrt.demonstrations`). All three are constant within a run, so every request of a
+    run shares this prefix; the most stable parts come first. ``native``: the backend's model
+    answers in plain text instead of calling ``finish``."""
     rules = SYSTEM_PROMPT_TEXT if native else SYSTEM_PROMPT
-    return f"{rules}\n\n{instructions.strip()}".strip() if instructions else rules
+    parts = [rules, instructions.strip(), (demonstration or "").strip()]
+    return "\n\n".join(part for part in parts if part)
 
 
 def _finish_words(native: bool) -> str:

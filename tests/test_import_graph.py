@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1] / "agentrt"
 
 #: The pipeline, low → high. A module belongs to the stage of its longest matching name; a
 #: package name covers its submodules. ``validation`` sits below ``toolset``: it is a leaf
-#: (jsonschema only) and ``Toolset.validate`` is built on it.
+#: (jsonschema only) and ``Toolset.validate`` is built on it. ``prompts`` sits below ``trace``:
+#: the trace rebuilds every model request of a run with the prompt's own builder.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("agentrt.errors", "agentrt.protocol", "agentrt.redaction", "agentrt._log",
               "agentrt._lazy", "agentrt.logsetup", "agentrt.retrying", "agentrt.servers")),
@@ -31,9 +32,11 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("search", ("agentrt.search",)),
     ("backends", ("agentrt.backends", "agentrt.testing")),
     ("executor", ("agentrt.executor",)),
-    ("trace", ("agentrt.trace",)),
-    ("agent", ("agentrt.prompts", "agentrt.agent")),
+    ("prompts", ("agentrt.prompts",)),
+    ("trace", ("agentrt.trace", "agentrt.demonstrations")),
+    ("agent", ("agentrt.agent",)),
     ("evaluation", ("agentrt.evaluation",)),
+    ("synth", ("agentrt.synth",)),
     ("cli", ("agentrt.cli", "agentrt.__main__")),
 )
 #: The facade (``agentrt/__init__.py``) sits above every stage; its names resolve lazily. A
@@ -43,7 +46,7 @@ FACADE_NAMES = frozenset({"__version__"})
 DEMO = "agentrt_demo"
 #: The only modules that may import the demo package — lazily, inside the command.
 DEMO_IMPORTERS = frozenset({"agentrt.cli.demo", "agentrt.cli.serve", "agentrt.cli.eval_cmd",
-                            "agentrt.cli.repl"})
+                            "agentrt.cli.repl", "agentrt.cli.synth"})
 #: (importer, imported) → why this lazy import may point up the pipeline.
 LAZY_UP: dict[tuple[str, str], str] = {}
 #: (importer, imported) → the owner of the change that removes the edge, and how.
