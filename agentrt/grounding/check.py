@@ -9,10 +9,11 @@ Rules:
   successful observation (:meth:`Provenance.source`); ``None``, ``""`` and booleans are not
   checked (a missing value is validation's business);
 - the violation's message names the value, the values that *are* allowed (the candidates:
-  values seen at the linked response field, else at fields of the same name, newest first,
-  at most :data:`MAX_SHOWN`) and what to do: ``offer_id 'OF-123' appears in no earlier
-  result and not in the request; use one of: OF-9, OF-12, … (or call search_flight_offers
-  first)``;
+  values seen at the linked response field, else at fields of the same name, else at bare
+  ``id`` fields under a parent of that name — ``hotels[].id`` for ``hotel_id``; newest
+  first, at most :data:`MAX_SHOWN`; then request words that fit the schema) and what to do:
+  ``offer_id "OF-123" appears in no earlier result and not in the request; use one of: OF-9,
+  OF-12, … (or call search_flight_offers first)``;
 - :func:`allowed_values` lists, per argument, every value a grammar may offer: the
   candidates, the request's words and facts, and — when the argument's schema constrains the
   form (pattern, format, integer) — every observed scalar of that form; each value is valid
@@ -27,7 +28,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
-from agentrt.grounding.identifiers import GroundingPlan, GroundingRule, rules_for
+from agentrt.grounding.identifiers import (
+    GroundingPlan,
+    GroundingRule,
+    qualified_name,
+    rules_for,
+)
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.values import extract_facts
 from agentrt.toolset.tool import Tool
@@ -137,6 +143,12 @@ def candidates(tool: Tool, argument: str, ledger: Provenance, *,
     if not found:
         for name in rule.fields:
             found += [fv.value for fv in ledger.field_values(name)]
+    if not found:  # {"hotels": [{"id": …}]} for an argument hotel_id
+        leaf = rule.fields[0] if rule.fields else ""
+        bare = leaf.rsplit("_", 1)[-1] if "_" in leaf else ""
+        if bare:
+            found += [fv.value for fv in ledger.field_values(bare)
+                      if qualified_name(fv.source.path or "") == leaf]
     validator = _validator(tool, argument)
     out: dict[str, Any] = {}
     for value in reversed(found):

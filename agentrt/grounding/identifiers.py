@@ -255,15 +255,34 @@ def _nested(root: Mapping[str, Any], sub: Mapping[str, Any], arg: str, name: str
         yield from _argument_schemas(root, sub, arg, depth + 1)
 
 
+def qualified_name(path: str) -> str | None:
+    """``hotels[].id`` / ``hotel.id`` → ``hotel_id``: the name a bare ``id`` field stands for
+    (its parent, singular), so an argument ``hotel_id`` finds it."""
+    parts = path.replace("[]", "").replace("[", ".").split(".")
+    parts = [p for p in parts if p and not p.rstrip("]").isdigit()]
+    if len(parts) < 2 or parts[-1].lower() not in ("id", "code", "ref", "reference", "uuid"):
+        return None
+    parent = parts[-2]
+    if parent.endswith("ies"):
+        parent = parent[:-3] + "y"
+    elif parent.endswith("s") and not parent.endswith("ss"):
+        parent = parent[:-1]
+    return f"{parent}_{parts[-1].lower()}"
+
+
 def _response_fields(tool: Tool) -> set[str]:
     names: set[str] = set()
     for status, schema in tool.responses.items():
         if status.startswith("2") and isinstance(schema, Mapping):
             root: Mapping[str, Any] = schema
-            names.update(leaf for _, leaf, _ in _argument_schemas(root, schema, ""))
+            found = list(_argument_schemas(root, schema, ""))
             if "array" in _types(schema) and isinstance(schema.get("items"), Mapping):
-                names.update(leaf for _, leaf, _ in
-                             _argument_schemas(root, _defs_lookup(root, schema["items"]), ""))
+                found += _argument_schemas(root, _defs_lookup(root, schema["items"]), "")
+            for path, leaf, _ in found:
+                names.add(leaf)
+                alias = qualified_name(path)
+                if alias:
+                    names.add(alias)
     return names
 
 

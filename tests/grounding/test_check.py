@@ -146,3 +146,24 @@ def test_allowed_values_for_a_grammar() -> None:
     for name, values in allowed_values(tool("get_flight_offer"), searched()).items():
         for value in values:
             assert ts.validate("get_flight_offer", {name: value}) == []
+
+
+def test_a_bare_id_field_stands_for_its_parent() -> None:
+    doc = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {
+        "/hotels": {"get": {"operationId": "find_hotels", "responses": {"200": {
+            "description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"hotels": {"type": "array", "items": {
+                    "type": "object", "properties": {"id": {"type": "integer"}}}}}}}}}}}},
+        "/hotels/{hotel_id}": {"get": {"operationId": "hotel", "parameters": [
+            {"name": "hotel_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok"}}}}}}
+    ts = Toolset.from_spec(doc)
+    plan = GroundingPlan(ts.tools)
+    t = ts.get("hotel")
+    assert t is not None
+    assert plan.rules("hotel")["hotel_id"].producers == ("find_hotels",)
+    led = Provenance().with_observation("find_hotels", {"hotels": [{"id": 12}, {"id": 31}]})
+    assert check_arguments(t, {"hotel_id": 31}, led, plan=plan) == []
+    (v,) = check_arguments(t, {"hotel_id": 7}, led, plan=plan)
+    assert "use one of: 31, 12 (or call find_hotels first)" in v.message
+    assert allowed_values(t, led, plan=plan) == {"hotel_id": [31, 12]}
