@@ -225,18 +225,12 @@ class Provenance:
     def sources(self, value: Any) -> tuple[Source, ...]:
         """Every source of ``value``: the request first, then observations in path order."""
         keys = lookup_keys(value)
-        out: list[Source] = []
-        if self.in_request(value, _keys=keys):
-            out.append(_REQUEST)
-        seen: set[Source] = set()
+        seen: dict[Source, None] = {}
         for key in keys:
             for src in self._index.get(key, ()):
-                if src not in seen:
-                    seen.add(src)
-                    out.append(src)
-        if len(out) > 1 and out[0] is not _REQUEST:
-            out.sort(key=self._order)
-        return tuple(out)
+                seen.setdefault(src)
+        observed = sorted(seen, key=self._order)  # stable: the index keeps path order
+        return (_REQUEST, *observed) if self.in_request(value, _keys=keys) else tuple(observed)
 
     def source(self, value: Any) -> Source | None:
         """Where ``value`` came from (request first, else the earliest observation), or
