@@ -11,9 +11,10 @@ repair them), earlier attempts at this point that failed (the "diversity" note: 
 a different action), a refused answer and why. The tools themselves travel in the ``tools``
 parameter (OpenAI format); backends that decode a JSON step render them into the system turn.
 
-The path turns are built by :func:`agentrt.protocol.path_messages` alone: the fine-tuning
-export (:mod:`agentrt.trace`) replays a run's tree through the same function, so the training
-data shows the model exactly the turns it was shown.
+The path turns are built by :func:`agentrt.protocol.path_messages` alone, and the fine-tuning
+export (:func:`agentrt.trace.step_records`) rebuilds every request of a run from its tree
+through :func:`build_messages` itself, so the training data shows the model exactly the
+messages it was shown, notes included.
 """
 
 from __future__ import annotations

@@ -10,6 +10,14 @@ fine-tuning data made from our own runs.
   each rejected candidate with the conversation before it, its violations and, when its
   parent is on the solved path, the step that was chosen there (a preference pair).
   :func:`export_finetune` writes both as JSONL.
+* :func:`step_records`: one :class:`StepRecord` per model step of a solved run — exactly the
+  messages the backend received for that step (system, request, path turns and the notes of
+  that attempt), the tools offered and the reply — the training data of ``agentrt finetune``
+  (format ``agentrt.step/1``, see :mod:`agentrt.synth`). :func:`replay_requests` rebuilds every
+  model request of a run from its tree (the feedback the search had gathered at that point
+  included) and :func:`request_messages` renders one with the prompt's own builder
+  (:func:`agentrt.prompts.build_messages`): there is one transcript, and a test proves the
+  rebuilt messages equal the ones the backend was sent.
 
 Everything that leaves through here is passed through the process-wide secret scrubbing that
 the executor registers its credentials in (:mod:`agentrt.redaction`, plus any ``secrets``).
@@ -19,24 +27,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentrt._log import get_logger
+from agentrt.prompts import SYSTEM_PROMPT_TEXT, build_messages
 from agentrt.protocol import EventKind, SearchEvent, call_message, finish_message, path_messages
 from agentrt.redaction import DEFAULT_REDACTOR, Redactor
 from agentrt.search.result import RunResult
-from agentrt.search.steps import Step
+from agentrt.search.steps import Feedback, Step, StepRequest
 from agentrt.search.tree import Node
 
 __all__ = [
+    "STEP_FORMAT",
+    "ReplayedRequest",
+    "StepRecord",
     "export_finetune",
+    "export_steps",
     "finetune_records",
     "log_event",
     "negative_records",
     "read_jsonl",
+    "replay_requests",
+    "request_messages",
     "scrub",
     "scrub_result",
+    "step_records",
     "write_jsonl",
 ]
 
@@ -141,18 +160,23 @@ def finetune_records(result: RunResult, *, observation_chars: int = 1200
     return [{"messages": messages, "tools": result.tools}]
 
 
-def negative_records(result: RunResult, *, observation_chars: int = 1200
-                     ) -> list[dict[str, Any]]:
-    """Every rejected candidate of the run: its context, the rejected step, why, and (when its
-    parent is on the solved path) the step chosen there instead."""
+def negative_records(result: RunResult, *, observation_chars: int = 1200,
+                     native: bool | None = None) -> list[dict[str, Any]]:
+    """Every rejected candidate of the run: the messages of the request that produced it (as
+    the backend received them, notes included), the rejected step, why, and (when its parent
+    is on the solved path) the step chosen there instead."""
     nodes = result.tree.index()
     on_path = set(result.path) if result.status == "solved" else set()
+    by_node = {c.id: r for r in replay_requests(result) for c in r.candidates}
     out: list[dict[str, Any]] = []
     for node in sorted(nodes.values(), key=lambda n: n.id):
         if not node.status.startswith("rejected_") or node.parent is None:
             continue
+        replayed = by_node.get(node.id)
         record: dict[str, Any] = {
-            "messages": _prefix(result, nodes, node.parent, observation_chars),
+            "messages": request_messages(result, replayed, native=native,
+                                         observation_chars=observation_chars)
+            if replayed is not None else _prefix(result, nodes, node.parent, observation_chars),
             "tools": result.tools,
             "rejected": _step_message(node),
             "status": node.status,
@@ -181,3 +205,204 @@ def export_finetune(results: Iterable[RunResult], dest: str | Path | IO[str], *,
         counts["negatives"] = _write((r for res in results for r in negative_records(res)),
                                      negatives, secrets)
     return counts
+
+
+# -- per-step records: every model request of a run, rebuilt from its tree ----------------------
+STEP_FORMAT = "agentrt.step/1"
+ToolCallFormat = Literal["native", "json", "openai"]
+_CHECK_REJECTED = frozenset({"rejected_hallucinated", "rejected_invalid",
+                             "rejected_unparseable"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayedRequest:
+    """One model request of a finished run, as the search made it: the :class:`StepRequest`
+    (path and the feedback gathered at that node so far) and the candidates it returned."""
+
+    number: int
+    request: StepRequest
+    candidates: tuple[Node, ...]
+
+
+def _check_rejected(node: Node) -> bool:
+    """Refused by the check before any acting (so its note precedes the batch's outcomes)."""
+    return node.status in _CHECK_REJECTED or (
+        node.status == "rejected_duplicate"
+        and any(v.kind == "duplicate_failure" for v in node.violations))
+
+
+def _problems(node: Node) -> tuple[str, ...]:
+    if node.status == "rejected_duplicate":
+        return (node.reason,)
+    if node.status == "rejected_unparseable":
+        return tuple(v.message for v in node.violations[:1])
+    return tuple(v.message for v in node.violations)
+
+
+class _Replay:
+    """Walks a finished tree in the engine's order (see ``agentrt.search.engine``) and rebuilds
+    the request made at every node: the same path, the same feedback, in the same order."""
+
+    def __init__(self, result: RunResult) -> None:
+        self.query = result.query
+        self.root_id = result.tree.id
+        self.out: list[ReplayedRequest] = []
+
+    def expand(self, node: Node, path: tuple[Step, ...]) -> str:
+        if not node.children:
+            return "depth" if node.result == "depth_limit" else "exhausted"
+        groups: dict[int, list[Node]] = {}
+        for child in node.children:
+            groups.setdefault(child.request, []).append(child)
+        feedback: list[Feedback] = []
+        used = tuple(dict.fromkeys(s.tool for s in path))
+        for number in sorted(groups):
+            batch = sorted(groups[number], key=lambda c: c.sample)
+            self.out.append(ReplayedRequest(number=number, candidates=tuple(batch),
+                                            request=StepRequest(
+                query=self.query, path=path, feedback=tuple(feedback), n=len(batch),
+                node=node.id, depth=node.depth, tools_used=used)))
+            for child in batch:
+                if _check_rejected(child):
+                    feedback.append(Feedback(kind="rejected", tool=child.tool,
+                                             arguments=child.arguments, text=child.status,
+                                             violations=_problems(child)))
+            acting = sorted((c for c in batch if not _check_rejected(c)),
+                            key=lambda c: c.kind == "give_up")
+            for child in acting:
+                verdict = self.act(node, child, path, feedback)
+                if verdict:
+                    return verdict
+        return "exhausted"
+
+    def act(self, node: Node, child: Node, path: tuple[Step, ...],
+            feedback: list[Feedback]) -> str:
+        if child.kind == "answer":
+            if child.status == "rejected_answer":
+                feedback.append(Feedback(kind="answer_rejected", text=child.reason))
+                return ""
+            return "solved"
+        if child.kind == "give_up":
+            if node.id == self.root_id:
+                feedback.append(Feedback(kind="gave_up", text="gave up and restarted"))
+                return ""
+            return "gave_up"
+        if child.status == "rejected_duplicate":  # refused when acting (sent in this batch)
+            feedback.append(Feedback(kind="rejected", tool=child.tool,
+                                     arguments=child.arguments, text=child.reason))
+            return ""
+        obs = child.observation
+        if obs is None:
+            if child.result == "depth_limit":
+                feedback.append(Feedback(kind="depth", tool=child.tool,
+                                         arguments=child.arguments,
+                                         text="step limit reached: finish now"))
+            return ""
+        if child.result == "failed":
+            feedback.append(Feedback(kind="failed", tool=child.tool, arguments=child.arguments,
+                                     text=f"{obs.outcome}: {obs.message}".strip(": ")))
+            return ""
+        step = Step(node=child.id, thought=child.thought, tool=child.tool or "",
+                    arguments=child.arguments, observation=obs)
+        sub = self.expand(child, (*path, step))
+        if sub == "solved" or child.result == "solved":
+            return "solved"
+        if child.result == "depth_limit":
+            sub = "depth"
+        feedback.append(Feedback(kind="dead_end", tool=child.tool, arguments=child.arguments,
+                                 text=f"led nowhere ({sub})"))
+        return ""
+
+
+def replay_requests(result: RunResult) -> list[ReplayedRequest]:
+    """Every model request of the run that returned candidates, in request order, rebuilt from
+    the tree. A request that returned nothing left no node and is not among them."""
+    replay = _Replay(result)
+    replay.expand(result.tree, ())
+    return sorted(replay.out, key=lambda r: r.number)
+
+
+def _is_native(result: RunResult, native: bool | None) -> bool:
+    return native if native is not None else result.system.startswith(SYSTEM_PROMPT_TEXT)
+
+
+def request_messages(result: RunResult, request: ReplayedRequest, *, native: bool | None = None,
+                     observation_chars: int = 1200) -> list[dict[str, Any]]:
+    """The messages the backend received for ``request`` (built by the prompt's own
+    :func:`~agentrt.prompts.build_messages` from the run's system prompt). ``native``: the
+    backend answered in its own format (default: read from the run's system prompt);
+    ``observation_chars``: the agent's ``AgentConfig.observation_chars``."""
+    return build_messages(request.request, system=result.system,
+                          observation_chars=observation_chars,
+                          native=_is_native(result, native))
+
+
+class StepRecord(BaseModel):
+    """One model step of a verified run: the training example of ``agentrt finetune``
+    (format ``agentrt.step/1``; the fields are documented in :mod:`agentrt.synth`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal["agentrt.step/1"] = "agentrt.step/1"
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    reply: dict[str, Any]
+    kind: Literal["call", "answer"]
+    tool_call_format: ToolCallFormat = "json"
+    step: int = Field(ge=0)
+    steps: int = Field(ge=1)
+    node: int
+    request: int
+    repair: bool = False
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+
+def _reply(node: Node, native: bool) -> dict[str, Any]:
+    if node.kind == "answer" and native:
+        return {"role": "assistant", "content": node.answer or ""}
+    return _step_message(node)
+
+
+def step_records(result: RunResult, *, native: bool | None = None,
+                 tool_call_format: ToolCallFormat | None = None,
+                 observation_chars: int = 1200,
+                 provenance: Mapping[str, Any] | None = None) -> list[StepRecord]:
+    """One record per model step on the solved path of ``result`` (``[]`` for an unsolved
+    run): the messages of the request that produced the step, the tools offered, the step as
+    the assistant's reply. ``tools`` is the run's offered list (``RunResult.tools``: equal to
+    what the backend got unless ``strict_tools`` was on, or a retrieved toolset grew with the
+    tools used on the path)."""
+    if result.status != "solved" or not result.path:
+        return []
+    nodes = result.tree.index()
+    last = nodes.get(result.path[-1])
+    if last is None or last.kind != "answer":
+        return []
+    native = _is_native(result, native)
+    fmt: ToolCallFormat = tool_call_format or ("native" if native else "json")
+    by_node = {c.id: r for r in replay_requests(result) for c in r.candidates}
+    chain = [nodes[i] for i in result.path[1:] if i in nodes]
+    records = []
+    for index, node in enumerate(chain):
+        replayed = by_node.get(node.id)
+        if replayed is None:  # not rebuilt: the tree is not one this search made
+            return []
+        records.append(StepRecord(
+            messages=request_messages(result, replayed, native=native,
+                                      observation_chars=observation_chars),
+            tools=list(result.tools), reply=_reply(node, native),
+            kind="answer" if node.kind == "answer" else "call", tool_call_format=fmt,
+            step=index, steps=len(chain), node=node.id, request=replayed.number,
+            repair=bool(replayed.request.feedback),
+            provenance={"query": result.query, **dict(provenance or {})}))
+    return records
+
+
+def export_steps(results: Iterable[RunResult], dest: str | Path | IO[str], *,
+                 native: bool | None = None, observation_chars: int = 1200,
+                 secrets: Iterable[str] = ()) -> int:
+    """Write :func:`step_records` of every solved run to ``dest`` as JSONL; return how many."""
+    return _write((r.model_dump(mode="json") for res in results
+                   for r in step_records(res, native=native,
+                                         observation_chars=observation_chars)),
+                  dest, secrets)

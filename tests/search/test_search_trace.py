@@ -1,4 +1,5 @@
-"""Traces: structlog events, JSONL export, fine-tuning export (positives and negatives)."""
+"""Traces: structlog events, JSONL export, fine-tuning export (positives and negatives), and
+per-step records whose messages equal, message for message, what the backend received."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ from agentrt.search import SearchConfig
 from agentrt.testing import ScriptedBackend, answer, call, give_up
 from agentrt.toolset import Toolset
 from agentrt.trace import (
+    StepRecord,
     export_finetune,
+    export_steps,
     finetune_records,
     negative_records,
     read_jsonl,
+    replay_requests,
+    request_messages,
+    step_records,
     write_jsonl,
 )
 
@@ -131,3 +137,117 @@ async def test_the_export_shows_the_turns_the_model_was_shown():
     assert seen[: len(history)] == history
     # all that follows in the prompt is this attempt's note (here: the progress reminder)
     assert [m["role"] for m in seen[len(history):]] == ["user"]
+
+
+# -- per-step records: the messages each model request got, rebuilt from the tree --------------
+class Recorder:
+    """Wraps a backend and records, per ``propose``, the messages and tools it was given."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.capabilities = inner, inner.name, inner.capabilities
+        self.seen: list[tuple[list[dict], list[dict]]] = []
+
+    async def propose(self, messages, *, tools, n=1, sampling=None, constraint=None):
+        self.seen.append((json.loads(json.dumps(list(messages))), list(tools)))
+        return await self.inner.propose(messages, tools=tools, n=n, sampling=sampling,
+                                        constraint=constraint)
+
+    async def aclose(self):
+        await self.inner.aclose()
+
+
+def assert_replay_equals_recording(result, recorder, **options):
+    """Every rebuilt request equals, message for message, what the backend received."""
+    replayed = replay_requests(result)
+    assert [r.number for r in replayed] == list(range(1, len(recorder.seen) + 1))
+    for r in replayed:
+        messages, _tools = recorder.seen[r.number - 1]
+        assert request_messages(result, r, **options) == messages, f"request {r.number}"
+
+
+async def test_replay_rebuilds_every_request_with_its_notes():
+    """Rejections (check time), a failed call, a dead end with backtracking, a refused answer
+    and a duplicate: each later request carries the notes the search had gathered."""
+    toolset = Toolset.from_spec(SPEC)
+    backend = Recorder(ScriptedBackend([
+        [call("search_flight", origin="LHR"),                                   # hallucinated
+         call("search_flights", "look", origin="LHR", destination="CDG")],
+        [call("book_flight", offer_id="BAD", passenger="Ada")],                 # fails (409)
+        [call("book_flight", offer_id="BAD", passenger="Ada"),                  # duplicate
+         call("book_flight", offer_id="O1")],                                   # invalid
+        [give_up("stuck")],                                                     # dead end
+        [call("search_flights", origin="LHR", destination="ORY")],              # other branch
+        [answer("booked BK7")],                                                 # refused
+        [call("book_flight", offer_id="O2", passenger="Ada")],
+        [answer("booked BK8", "done")],
+    ]))
+
+    def book(args):
+        if args["offer_id"] == "BAD":
+            return obs("book_flight", args, "client_error", status=409, message="sold out")
+        return obs("book_flight", args, status=201, body={"booking_id": "BK8"})
+
+    def check_answer(text, _result):
+        return None if "BK8" in text else "BK7 appears in no observation"
+
+    ex = FakeExecutor({"book_flight": book})
+    agent = Agent(backend, toolset, executor=ex, search=SearchConfig.dfs(2), policy=None,
+                  answer_check=check_answer)
+    result = await agent.run("book LHR-CDG or LHR-ORY for Ada")
+    assert result.status == "solved" and result.answer == "booked BK8"
+    assert_replay_equals_recording(result, backend)
+    notes = [m["content"] for m, _ in ((s[0][-1], 0) for s in backend.seen)
+             if m["role"] == "user"]
+    text = "\n".join(str(n) for n in notes)
+    assert "search_flight(" in text and "sold out" in text and "not accepted" in text
+    records = step_records(result)
+    assert [r.kind for r in records] == ["call", "call", "answer"]
+    assert [r.request for r in records] == [5, 7, 8]
+    for record in records:
+        assert record.messages == backend.seen[record.request - 1][0]
+        assert record.tools == backend.seen[record.request - 1][1]
+    assert records[0].repair is True                 # the first branch died at the root
+    assert json.loads(records[-1].reply["tool_calls"][0]["function"]["arguments"]) == {
+        "return_type": "give_answer", "final_answer": "booked BK8"}
+
+
+async def test_replay_native_format_and_depth_limit():
+    """A native-format backend: notes phrased for plain-text answers, the reply is plain
+    text; a call at the step limit is not executed and the next request says so."""
+    from agentrt.backends.base import Capabilities
+
+    toolset = Toolset.from_spec(SPEC)
+    inner = ScriptedBackend([
+        call("search_flights", origin="LHR", destination="CDG"),
+        call("book_flight", offer_id="O1", passenger="Ada"),      # at the limit: not sent
+        answer("LHR-CDG has offers."),
+    ], capabilities=Capabilities(native_n=False, tool_call_format="native"))
+    backend = Recorder(inner)
+    from agentrt.search import Budget
+
+    agent = Agent(backend, toolset, executor=FakeExecutor(), k=1, budget=Budget(max_depth=2))
+    result = await agent.run("any offers LHR-CDG?")
+    assert result.status == "solved"
+    assert_replay_equals_recording(result, backend)
+    assert "step limit" in backend.seen[2][0][-1]["content"]
+    records = step_records(result)
+    assert records[-1].reply == {"role": "assistant", "content": "LHR-CDG has offers."}
+    assert records[-1].tool_call_format == "native"
+    assert [r.step for r in records] == [0, 1] and records[0].steps == 2
+
+
+async def test_step_records_round_trip_and_export(tmp_path):
+    result = await solved_run()
+    records = step_records(result, provenance={"task_id": "t1"})
+    assert records and all(r.provenance["task_id"] == "t1" for r in records)
+    out = tmp_path / "steps.jsonl"
+    assert export_steps([result, result], out) == 2 * len(records)
+    lines = out.read_text().splitlines()
+    again = [StepRecord.model_validate_json(line) for line in lines]
+    assert again[0].format == "agentrt.step/1" and again[0].messages == records[0].messages
+
+
+async def test_unsolved_run_gives_no_step_records():
+    backend = ScriptedBackend([give_up()] * 9)
+    result = await Agent(backend, Toolset.from_spec(SPEC), executor=FakeExecutor(), k=1).run("q")
+    assert step_records(result) == []
