@@ -211,7 +211,7 @@ def export_finetune(results: Iterable[RunResult], dest: str | Path | IO[str], *,
 STEP_FORMAT = "agentrt.step/1"
 ToolCallFormat = Literal["native", "json", "openai"]
 _CHECK_REJECTED = frozenset({"rejected_hallucinated", "rejected_invalid",
-                             "rejected_unparseable"})
+                             "rejected_unparseable", "rejected_ungrounded"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,7 +225,10 @@ class ReplayedRequest:
 
 
 def _check_rejected(node: Node) -> bool:
-    """Refused by the check before any acting (so its note precedes the batch's outcomes)."""
+    """Refused by the check before any acting (so its note precedes the batch's outcomes);
+    an answer is checked when it is acted on."""
+    if node.kind == "answer":
+        return False
     return node.status in _CHECK_REJECTED or (
         node.status == "rejected_duplicate"
         and any(v.kind == "duplicate_failure" for v in node.violations))
@@ -278,7 +281,7 @@ class _Replay:
     def act(self, node: Node, child: Node, path: tuple[Step, ...],
             feedback: list[Feedback]) -> str:
         if child.kind == "answer":
-            if child.status == "rejected_answer":
+            if child.status.startswith("rejected_"):  # refused: ungrounded, or the check
                 feedback.append(Feedback(kind="answer_rejected", text=child.reason))
                 return ""
             return "solved"

@@ -1,6 +1,7 @@
 """Interfaces: the ``agentrt`` command. ``main(argv) -> int``; every subcommand is a module.
 
     agentrt [-v] [--log-json] [--version] demo | run | repl | tools | serve-demo | eval | export
+                                          | synth
 
 ``-v`` and ``--log-json`` are accepted before and after the subcommand. Only the chosen
 subcommand's module is imported and its options built (the others are listed by name), so
@@ -43,6 +44,8 @@ COMMANDS: dict[str, Command] = {
     "eval": Command(module="agentrt.cli.eval_cmd",
                     summary="evaluate search modes on the demo task set"),
     "export": Command(module="agentrt.cli.export", summary="fine-tuning data from saved runs"),
+    "synth": Command(module="agentrt.cli.synth",
+                     summary="verified training trajectories: tasks + a teacher"),
 }
 
 

@@ -29,7 +29,14 @@ from agentrt.trace import (
 from .conftest import SPEC, FakeExecutor, obs
 
 
-async def solved_run(extra_answer: str = "booked BK7"):
+def OFFERS(args):  # noqa: N802 - a response table entry, like the executor's
+    """Search results that name the offers the scripted steps book (so their ids are
+    grounded in an observation)."""
+    return obs("search_flights", args, body=[{"offer_id": "O1"}, {"offer_id": "O2"},
+                                             {"offer_id": "BAD"}])
+
+
+async def solved_run(extra_answer: str = "booked BK7", note: str = ""):
     toolset = Toolset.from_spec(SPEC)
     backend = ScriptedBackend([
         [call("search_flights", "find offers", origin="LHR", destination="CDG"),
@@ -38,8 +45,9 @@ async def solved_run(extra_answer: str = "booked BK7"):
          call("book_flight", "book it", offer_id="O1", passenger="Ada")],
         answer(extra_answer, "done"),
     ])
-    ex = FakeExecutor({"book_flight": lambda a: obs("book_flight", a, status=201,
-                                                    body={"booking_id": "BK7"})})
+    body = {"booking_id": "BK7", **({"note": note} if note else {})}
+    ex = FakeExecutor({"book_flight": lambda a: obs("book_flight", a, status=201, body=body),
+                       "search_flights": OFFERS})
     return await Agent(backend, toolset, executor=ex, search=SearchConfig.dfs(2),
                        policy=None).run("book LHR-CDG for Ada")
 
@@ -102,7 +110,9 @@ async def test_jsonl_round_trip_and_export_files(tmp_path):
 async def test_exports_scrub_secrets():
     secret = "sk-live-canary-0123456789"
     DEFAULT_REDACTOR.add(secret)  # what an executor does with its credentials
-    result = await solved_run(extra_answer=f"booked with {secret} and custom-canary-77")
+    # the API echoes both (so the answer is grounded): the exports must still drop them
+    result = await solved_run(extra_answer=f"booked with {secret} and custom-canary-77",
+                              note=f"{secret} custom-canary-77")
     out = io.StringIO()
     export_finetune([result], out, secrets=["custom-canary-77"])
     write_jsonl([result], out)
@@ -129,7 +139,8 @@ async def test_the_export_shows_the_turns_the_model_was_shown():
         answer("booked BK7", "done"),
     ])
     ex = FakeExecutor({"book_flight": lambda a: obs("book_flight", a, status=201,
-                                                    body={"booking_id": "BK7"})})
+                                                    body={"booking_id": "BK7"}),
+                       "search_flights": OFFERS})
     result = await Agent(backend, toolset, executor=ex, k=1).run("book LHR-CDG for Ada")
     (record,) = finetune_records(result)
     history = record["messages"][:-1]          # everything before the final finish turn
@@ -190,7 +201,7 @@ async def test_replay_rebuilds_every_request_with_its_notes():
     def check_answer(text, _result):
         return None if "BK8" in text else "BK7 appears in no observation"
 
-    ex = FakeExecutor({"book_flight": book})
+    ex = FakeExecutor({"book_flight": book, "search_flights": OFFERS})
     agent = Agent(backend, toolset, executor=ex, search=SearchConfig.dfs(2), policy=None,
                   answer_check=check_answer)
     result = await agent.run("book LHR-CDG or LHR-ORY for Ada")
@@ -225,7 +236,8 @@ async def test_replay_native_format_and_depth_limit():
     backend = Recorder(inner)
     from agentrt.search import Budget
 
-    agent = Agent(backend, toolset, executor=FakeExecutor(), k=1, budget=Budget(max_depth=2))
+    agent = Agent(backend, toolset, executor=FakeExecutor({"search_flights": OFFERS}), k=1,
+                  budget=Budget(max_depth=2))
     result = await agent.run("any offers LHR-CDG?")
     assert result.status == "solved"
     assert_replay_equals_recording(result, backend)

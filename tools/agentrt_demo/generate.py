@@ -1,0 +1,637 @@
+"""Demo tasks, generator: new tasks of every category of the task set, drawn from the seeded
+inventory, for ``agentrt synth`` — never one of the 52 evaluation tasks.
+
+``generate_tasks(n, seed)`` returns :class:`~agentrt_demo.task_model.Task` values in the same
+shape as ``tasks.jsonl`` (requests with ``{date+N}`` resolved, ``setup`` and ``expect`` with day
+offsets resolved), so the checker (:func:`agentrt_demo.verdict.check_task`) and the reference
+solver work on them. Categories are cycled in order; within one, a variant (which lookup, which
+kind of unsatisfiable request, ...) and a phrasing (several templates each) are drawn from a
+``random.Random(seed)``. Routes, dates, cities and counts are drawn until the seeded inventory
+has the right answer (offers with seats for everyone, free rooms, or — for unsatisfiable
+requests — none), so a generated task is always solvable or always refusable.
+
+``expect`` may carry one key the evaluation tasks do not: ``hints``, read by the programmatic
+teacher (:mod:`agentrt_demo.teacher`) and ignored by the checker — the searches that show an
+unsatisfiable request cannot be done (``lookups``), what an ambiguous request leaves open
+(``missing``), and what it mentions (``origin``, ``destination``, ``city``, ``names``).
+
+No overlap with the evaluation set, asserted for every task generated (:func:`overlap`):
+
+* no request equal to an evaluation request once dates, numbers, e-mail addresses, case and
+  spacing are normalised (:func:`normalized_request`);
+* no (category, routes/cities/codes, day offsets, names) tuple equal to an evaluation task's
+  (:func:`signature`); stricter still, no (route or city, day offset) pair and no traveller
+  name of an evaluation task is used at all.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agentrt_demo.checks import expected_offers, expected_rooms
+from agentrt_demo.clock import demo_today
+from agentrt_demo.db import connect, ensure_db
+from agentrt_demo.seed_data import AIRPORTS, NO_SERVICE
+from agentrt_demo.task_model import CATEGORIES, Task
+from agentrt_demo.tasks import TASKS_FILE, _request, _resolve
+
+__all__ = ["OverlapError", "eval_index", "generate_raw", "generate_tasks", "normalized_request",
+           "overlap", "signature"]
+
+_CODES = [a[0] for a in AIRPORTS]
+_CITY = {a[0]: a[2] for a in AIRPORTS}
+_CITIES = sorted({a[2] for a in AIRPORTS})
+_MULTI_AIRPORT = {c: [a[0] for a in AIRPORTS if a[2] == c] for c in _CITIES}
+_MULTI_AIRPORT = {c: codes for c, codes in _MULTI_AIRPORT.items() if len(codes) > 1}
+
+#: travellers (none of them in the evaluation set); families share a last name
+_PEOPLE: tuple[tuple[str, str, str], ...] = (
+    ("Marta", "Costa", "1987-06-14"), ("Lukas", "Brandt", "1991-03-02"),
+    ("Chloe", "Martin", "1984-10-21"), ("Ravi", "Patel", "1979-12-05"),
+    ("Ingrid", "Larsen", "1993-01-27"), ("Tomas", "Novak", "1982-07-09"),
+    ("Elena", "Rossi", "1996-05-18"), ("Kenji", "Mori", "1975-09-30"),
+    ("Fatima", "Zahra", "1989-02-11"), ("Oscar", "Lindqvist", "1990-08-08"),
+    ("Nadia", "Petrova", "1985-04-03"), ("Diego", "Ramirez", "1977-11-23"),
+    ("Hanna", "Nowak", "1998-12-12"), ("Samuel", "Okafor", "1983-03-29"),
+    ("Clara", "Dubois", "1994-06-06"), ("Jonas", "Weber", "1980-01-15"),
+)
+_KIN = ("Rui", "Ines", "Paula", "Leo", "Emma", "Max", "Sofia", "Hugo", "Alma", "Theo")
+_REF = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class OverlapError(AssertionError):
+    """A generated task overlaps the evaluation set."""
+
+
+# -- overlap with the evaluation set -------------------------------------------------------------
+_DATE = re.compile(r"\{date[+-]\d+\}|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def normalized_request(text: str) -> str:
+    """A request with dates (``{date+N}`` or ISO), e-mail addresses and numbers masked and
+    case and spacing folded."""
+    text = _DATE.sub("<date>", text)
+    text = re.sub(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b", "<email>", text)
+    text = re.sub(r"\b\d+(?:[.,]\d+)?\b", "<n>", text)
+    return " ".join(text.lower().split())
+
+
+def _walk(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _walk(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v, key)
+    else:
+        yield key, value
+
+
+def _parts(raw: Mapping[str, Any]) -> tuple[set[str], set[int], set[str]]:
+    """The places (routes, cities, codes), day offsets and names a raw task mentions."""
+    places: set[str] = set()
+    offsets = {int(m) for m in re.findall(r"\{date([+-]\d+)\}", raw.get("request", ""))}
+    names: set[str] = set()
+    blocks = [raw.get("expect", {}), *raw.get("setup", [])]
+    for block in _iter_specs(blocks):
+        if "origin" in block and "destination" in block:
+            places.add(f"{block['origin']}-{block['destination']}")
+        if "city" in block:
+            places.add(str(block["city"]).lower())
+        if "code" in block:
+            places.add(str(block["code"]))
+        for person in [*block.get("passengers", []), *([block["guest"]] if "guest" in block
+                                                        else [])]:
+            names.add(f"{person['first_name']} {person['last_name']}".lower())
+        for who in block.get("names", []):
+            names.add(str(who).lower())
+    for key, value in _walk(blocks):
+        if key in ("date", "check_in", "check_out") and isinstance(value, int):
+            offsets.add(value)
+    return places, offsets, names
+
+
+def _iter_specs(value: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        yield value
+        for v in value.values():
+            yield from _iter_specs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _iter_specs(v)
+
+
+def signature(raw: Mapping[str, Any]) -> tuple[str, tuple[str, ...], tuple[int, ...],
+                                              tuple[str, ...]]:
+    """(category, places, day offsets, names) of a raw task (a ``tasks.jsonl`` line)."""
+    places, offsets, names = _parts(raw)
+    return (str(raw["category"]), tuple(sorted(places)), tuple(sorted(offsets)),
+            tuple(sorted(names)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvalIndex:
+    """What the evaluation set uses, for the overlap checks."""
+
+    requests: frozenset[str]
+    signatures: frozenset[tuple[Any, ...]]
+    place_days: frozenset[tuple[str, int]]
+    names: frozenset[str]
+
+
+def eval_index(path: Path | str = TASKS_FILE) -> EvalIndex:
+    """The evaluation set (``tasks.jsonl``) as the overlap checks see it."""
+    raws = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    place_days, names = set(), set()
+    for raw in raws:
+        places, offsets, people = _parts(raw)
+        place_days |= {(p, d) for p in places for d in offsets}
+        names |= people
+    return EvalIndex(requests=frozenset(normalized_request(r["request"]) for r in raws),
+                     signatures=frozenset(signature(r) for r in raws),
+                     place_days=frozenset(place_days), names=frozenset(names))
+
+
+def overlap(raw: Mapping[str, Any], index: EvalIndex) -> str | None:
+    """Why ``raw`` overlaps the evaluation set, or None."""
+    if normalized_request(raw["request"]) in index.requests:
+        return "same request text as an evaluation task"
+    if signature(raw) in index.signatures:
+        return "same (category, places, dates, names) as an evaluation task"
+    places, offsets, names = _parts(raw)
+    shared = {(p, d) for p in places for d in offsets} & index.place_days
+    if shared:
+        return f"uses an evaluation task's route/city on the same day: {sorted(shared)[0]}"
+    if names & index.names:
+        return f"uses an evaluation traveller: {sorted(names & index.names)[0]}"
+    return None
+
+
+# -- the inventory -------------------------------------------------------------------------------
+class _Inventory:
+    def __init__(self, flights: Any, hotels: Any, today: date) -> None:
+        self.flights, self.hotels, self.today = flights, hotels, today
+
+    def offers(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        return expected_offers(self.flights, _resolve(spec, self.today))
+
+    def rooms(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        return expected_rooms(self.hotels, _resolve(spec, self.today))
+
+
+@contextmanager
+def _inventory(today: date) -> Iterator[_Inventory]:
+    with tempfile.TemporaryDirectory(prefix="agentrt-gen-") as tmp:
+        flights = connect(ensure_db(tmp, "flights", today))
+        hotels = connect(ensure_db(tmp, "hotels", today))
+        try:
+            yield _Inventory(flights, hotels, today)
+        finally:
+            flights.close()
+            hotels.close()
+
+
+# -- drawing -------------------------------------------------------------------------------------
+class _Draw:
+    """One task's random choices."""
+
+    def __init__(self, rng: random.Random, inv: _Inventory) -> None:
+        self.rng, self.inv = rng, inv
+
+    def day(self, low: int = 4, high: int = 100) -> int:
+        return self.rng.randint(low, high)
+
+    def route(self) -> tuple[str, str]:
+        a, b = self.rng.sample(_CODES, 2)
+        return a, b
+
+    def person(self) -> dict[str, str]:
+        first, last, born = self.rng.choice(_PEOPLE)
+        return {"first_name": first, "last_name": last, "birth_date": born}
+
+    def group(self, size: int) -> list[dict[str, str]]:
+        lead = self.person()
+        kin = self.rng.sample(_KIN, size - 1)
+        out = [lead]
+        for i, first in enumerate(kin):
+            year = self.rng.choice((1980 + 3 * i, 2008 + i, 2012 + i))
+            out.append({"first_name": first, "last_name": lead["last_name"],
+                        "birth_date": f"{year}-{self.rng.randint(1, 12):02d}-"
+                                      f"{self.rng.randint(1, 28):02d}"})
+        return out
+
+    def ref(self, hotel: bool = False) -> str:
+        body = "".join(self.rng.choice(_REF) for _ in range(6))
+        return f"HB{body}" if hotel else body
+
+    def pick(self, options: list[str]) -> str:
+        return self.rng.choice(options)
+
+
+def _d(day: int) -> str:
+    """The request placeholder for day ``day`` (resolved like the task set's)."""
+    return f"{{date{day:+d}}}"
+
+
+def _email(p: Mapping[str, str]) -> str:
+    return f"{p['first_name']}.{p['last_name']}".lower().replace(" ", "") + "@example.org"
+
+
+def _who(p: Mapping[str, str]) -> str:
+    return f"{p['first_name']} {p['last_name']} (born {p['birth_date']})"
+
+
+def _flight(origin: str, destination: str, day: int, *, pick: str = "cheapest",
+            cabin: str = "economy", nonstop: bool = False) -> dict[str, Any]:
+    spec: dict[str, Any] = {"origin": origin, "destination": destination, "date": day,
+                            "cabin": cabin, "pick": pick}
+    if nonstop:
+        spec["nonstop"] = True
+    return spec
+
+
+Maker = Callable[[_Draw], "dict[str, Any] | None"]
+
+
+def _lookup(d: _Draw) -> dict[str, Any] | None:
+    kind = d.pick(["airport", "city", "cheapest", "earliest", "business", "hotel"])
+    if kind == "airport":
+        code = d.pick(_CODES)
+        req = d.pick(["Which airport has the code {c}? Give me its full name.",
+                      "What's the official name of {c} airport?",
+                      "Tell me the name of the airport whose IATA code is {c}."])
+        return {"request": req.format(c=code),
+                "expect": {"facts": [{"kind": "airport_name", "code": code}]}}
+    if kind == "city":
+        city = d.pick(_CITIES)
+        codes = [a[0] for a in AIRPORTS if a[2] == city]
+        req = d.pick(["What are the airport codes for {c}?",
+                      "List the airports in {c} with their IATA codes.",
+                      "I'm flying to {c}: which airports are there?"])
+        return {"request": req.format(c=city),
+                "expect": {"facts": [{"kind": "contains", "any": [c]} for c in codes],
+                           "hints": {"city": city}}}
+    if kind == "hotel":
+        city, day = d.pick(_CITIES), d.day(5, 90)
+        stay = d.rng.randint(1, 5)
+        spec = {"city": city, "check_in": day, "check_out": day + stay, "guests": 1}
+        if not d.inv.rooms(spec):
+            return None
+        req = d.pick(["How much would the cheapest hotel in {c} cost for one person, "
+                      "{a} to {b}? Which hotel is it? Only a price check, no booking.",
+                      "Price check: cheapest place to stay in {c} from {a} until {b} for one "
+                      "guest - name and total, please. Don't reserve anything."])
+        return {"request": req.format(c=city, a=_d(day), b=_d(day + stay)),
+                "expect": {"facts": [{"kind": "hotel", **spec,
+                                      "say": ["hotel_name", "total_price"]}]}}
+    (a, b), day = d.route(), d.day()
+    pick = "earliest" if kind == "earliest" else "cheapest"
+    cabin = "business" if kind == "business" else "economy"
+    spec = {**_flight(a, b, day, pick=pick, cabin=cabin), "pax": 1}
+    if not d.inv.offers(spec):
+        return None
+    if kind == "earliest":
+        say = ["departure_time"]
+        req = d.pick(["When does the earliest flight from {a} to {b} depart on {d}?",
+                      "On {d}, what is the first departure from {a} to {b}? I only need "
+                      "the time."])
+    elif kind == "business":
+        say = ["price"]
+        req = d.pick(["What does the cheapest business class ticket {a} to {b} cost on {d}? "
+                      "Just checking prices.",
+                      "Business class from {a} to {b} on {d}: what's the lowest fare? No "
+                      "booking."])
+    else:
+        say = d.pick([["price"], ["flight_number", "price"]])
+        req = d.pick(["Find me the lowest economy fare from {a} to {b} on {d} and tell me "
+                      "the flight number. Don't book it.",
+                      "What's the cheapest economy ticket {a} -> {b} on {d}, and which "
+                      "flight? Only look it up.",
+                      "Could you check the price of the cheapest economy flight from {a} to "
+                      "{b} departing {d}? No reservation needed; flight number too."])
+    return {"request": req.format(a=a, b=b, d=_d(day)),
+            "expect": {"facts": [{"kind": "flight", **spec, "say": say}]}}
+
+
+def _book(pick: str, nonstop: bool = False) -> Maker:
+    templates = {
+        "cheapest": ["Please reserve the lowest-priced economy seat from {a} to {b} on {d} for "
+                     "{who}. Send the confirmation to {e}.",
+                     "{who} needs to fly {a} to {b} on {d}. Book the cheapest economy option; "
+                     "contact {e}.",
+                     "Get me on the cheapest economy flight {a}-{b} on {d}. Passenger: {who}, "
+                     "email {e}."],
+        "earliest": ["Book the first economy departure of the day from {a} to {b} on {d} for "
+                     "{who}; contact email {e}.",
+                     "{who} wants to leave {a} as early as possible on {d} for {b}. Book the "
+                     "earliest economy flight, email {e}."],
+        "nonstop": ["Book {who} on the cheapest direct economy flight {a} to {b} on {d}, no "
+                    "connections please. Email {e}.",
+                    "Only nonstop: reserve the lowest economy fare from {a} to {b} on {d} for "
+                    "{who}, contact {e}."],
+    }
+
+    def make(d: _Draw) -> dict[str, Any] | None:
+        (a, b), day, person = d.route(), d.day(), d.person()
+        spec = {**_flight(a, b, day, pick=pick, nonstop=nonstop), "passengers": [person],
+                "email": _email(person)}
+        if not d.inv.offers({**spec, "pax": 1}):
+            return None
+        req = d.pick(templates["nonstop" if nonstop else pick])
+        return {"request": req.format(a=a, b=b, d=_d(day), who=_who(person),
+                                      e=_email(person)),
+                "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
+
+    return make
+
+
+def _hotel_spec(d: _Draw, city: str, day: int, stay: int, guest: Mapping[str, str],
+                guests: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"city": city, "check_in": day, "check_out": day + stay, "guests": guests,
+            **extra, "guest": {"first_name": guest["first_name"],
+                               "last_name": guest["last_name"], "email": _email(guest)}}
+
+
+def _hotel(d: _Draw) -> dict[str, Any] | None:
+    city, day, stay, person = d.pick(_CITIES), d.day(5, 95), d.rng.randint(1, 6), d.person()
+    kind = d.pick(["cheapest", "best_rated", "min_rating", "family"])
+    guests = 4 if kind == "family" else d.rng.choice((1, 2)) if kind != "min_rating" else 1
+    extra: dict[str, Any] = {}
+    if kind == "best_rated":
+        extra["pick"] = "best_rated"
+    if kind == "min_rating":
+        extra["min_rating"] = d.rng.choice((3.5, 4.0, 4.5))
+    spec = _hotel_spec(d, city, day, stay, person, guests, **extra)
+    if not d.inv.rooms(spec):
+        return None
+    fmt = {"c": city, "a": _d(day), "b": _d(day + stay), "g": guests,
+           "n": f"{person['first_name']} {person['last_name']}", "e": _email(person),
+           "r": extra.get("min_rating")}
+    req = d.pick({
+        "cheapest": ["Reserve the cheapest room in {c} for {g} guest(s), checking in {a} and "
+                     "out {b}. Name: {n}, email {e}.",
+                     "I need a hotel in {c} from {a} to {b} for {g}; book whatever is cheapest. "
+                     "Guest {n} ({e})."],
+        "best_rated": ["Book the top-rated hotel in {c} for {g} guest(s), {a} to {b}, in its "
+                       "cheapest room that fits. Booking name {n}, {e}.",
+                       "We want the highest-rated hotel in {c} from {a} until {b} ({g} "
+                       "guests). Take the least expensive suitable room; guest {n}, {e}."],
+        "min_rating": ["Book the cheapest hotel in {c} with a rating of {r} or better for one "
+                       "guest, {a} to {b}. Guest: {n}, {e}.",
+                       "One guest, {c}, {a} to {b}: book the lowest price among hotels rated at "
+                       "least {r}. Name {n}, email {e}."],
+        "family": ["Four of us are going to {c} from {a} to {b}. Book the cheapest room for 4 "
+                   "guests under the name {n} ({e}).",
+                   "Family trip to {c}: one room for 4 guests, {a} to {b}, the cheapest there "
+                   "is. Booking for {n}, {e}."],
+    }[kind]).format(**fmt)
+    return {"request": req, "expect": {"hotel_bookings": [spec], "facts": [{"kind": "refs"}]}}
+
+
+def _trip(d: _Draw) -> dict[str, Any] | None:
+    (a, b), day, person = d.route(), d.day(5, 90), d.person()
+    stay, city = d.rng.randint(2, 5), _CITY[b]
+    flight = {**_flight(a, b, day), "passengers": [person], "email": _email(person)}
+    hotel = _hotel_spec(d, city, day, stay, person)
+    if not d.inv.offers({**flight, "pax": 1}) or not d.inv.rooms(hotel):
+        return None
+    req = d.pick(["Organise my trip to {c}: the cheapest economy flight {a} to {b} on {d}, and "
+                  "the cheapest hotel room there for one from {d} to {o}. I'm {who}, {e}.",
+                  "Book me {a}->{b} on {d} (cheapest economy) plus the cheapest single-guest "
+                  "hotel room in {c} until {o}. Traveller {who}, contact {e}."])
+    return {"request": req.format(a=a, b=b, c=city, d=_d(day),
+                                  o=_d(day + stay), who=_who(person),
+                                  e=_email(person)),
+            "expect": {"flight_bookings": [flight], "hotel_bookings": [hotel],
+                       "facts": [{"kind": "refs"}]}}
+
+
+def _cancel(d: _Draw) -> dict[str, Any] | None:
+    kind = d.pick(["flight", "hotel", "both", "say_flight", "rebook"])
+    person, other = d.rng.sample(_PEOPLE, 2)
+    p = {"first_name": person[0], "last_name": person[1], "birth_date": person[2]}
+    q = {"first_name": other[0], "last_name": other[1], "birth_date": other[2]}
+    (a, b), day = d.route(), d.day(10, 80)
+    ref, decoy, href = d.ref(), d.ref(), d.ref(hotel=True)
+    booking = {"op": "flight_booking", "ref": ref, **_flight(a, b, day), "passengers": [p],
+               "email": _email(p)}
+    decoy_booking = {"op": "flight_booking", "ref": decoy, **_flight(b, a, day + 3),
+                     "passengers": [q], "email": _email(q)}
+    hotel = {"op": "hotel_booking", "ref": href,
+             **_hotel_spec(d, _CITY[b], day, d.rng.randint(2, 4), p)}
+    if not d.inv.offers({**booking, "pax": 1}) or not d.inv.offers({**decoy_booking, "pax": 1}):
+        return None
+    if kind in ("hotel", "both") and not d.inv.rooms(hotel):
+        return None
+    contains = {"kind": "contains", "any": ["cancel"]}
+    if kind == "flight":
+        req = d.pick(["I won't be travelling: please cancel flight booking {r}.",
+                      "Cancel reservation {r} for me, thanks."]).format(r=ref)
+        return {"request": req, "setup": [booking, decoy_booking],
+                "expect": {"cancelled": [ref], "facts": [contains]}}
+    if kind == "hotel":
+        req = d.pick(["Please cancel my hotel reservation {r}.",
+                      "My plans changed - cancel hotel booking {r}."]).format(r=href)
+        return {"request": req, "setup": [hotel],
+                "expect": {"cancelled": [href], "facts": [contains]}}
+    if kind == "both":
+        req = d.pick(["Everything is off: cancel flight {f} and hotel {h}.",
+                      "Please cancel both my bookings, the flight {f} and the hotel stay {h}."])
+        return {"request": req.format(f=ref, h=href), "setup": [booking, hotel],
+                "expect": {"cancelled": [ref, href], "facts": [contains]}}
+    if kind == "say_flight":
+        req = d.pick(["Cancel {r} and remind me which flight number that was.",
+                      "Which flight was booking {r}? Cancel it, please."]).format(r=ref)
+        return {"request": req, "setup": [booking, decoy_booking],
+                "expect": {"cancelled": [ref], "facts": [
+                    {"kind": "flight", **_flight(a, b, day), "pax": 1,
+                     "say": ["flight_number"]}]}}
+    new_day = day + d.rng.randint(1, 6)
+    rebook = {**_flight(a, b, new_day), "passengers": [p], "email": _email(p)}
+    if not d.inv.offers({**rebook, "pax": 1}):
+        return None
+    req = d.pick(["Move me to a later day: cancel booking {r} ({a}-{b}) and book the cheapest "
+                  "economy flight {a} to {b} on {d} instead for {who}, email {e}.",
+                  "Please drop reservation {r} and rebook {who} on the cheapest economy "
+                  "{a}->{b} flight on {d}; contact {e}."])
+    return {"request": req.format(r=ref, a=a, b=b, d=_d(new_day), who=_who(p),
+                                  e=_email(p)),
+            "setup": [booking], "expect": {"cancelled": [ref], "flight_bookings": [rebook],
+                                           "facts": [{"kind": "refs"}]}}
+
+
+def _multi(d: _Draw) -> dict[str, Any] | None:
+    size = d.rng.randint(2, 4)
+    people = d.group(size)
+    (a, b), day = d.route(), d.day()
+    cabin = "business" if d.rng.random() < 0.25 else "economy"
+    pick = "earliest" if d.rng.random() < 0.25 else "cheapest"
+    spec = {**_flight(a, b, day, pick=pick, cabin=cabin), "passengers": people,
+            "email": _email(people[0])}
+    if not d.inv.offers({**spec, "pax": size}):
+        return None
+    names = ", ".join(_who(p) for p in people[:-1]) + " and " + _who(people[-1])
+    req = d.pick(["Book the {p} {c} flight from {a} to {b} on {d} for {k} travellers: {n}. "
+                  "Contact {e}.",
+                  "We are {k}: {n}. Please book us together on the {p} {c} flight {a} to {b} "
+                  "on {d}; email {e}."])
+    return {"request": req.format(p=pick, c=cabin, a=a, b=b, d=_d(day), k=size,
+                                  n=names, e=_email(people[0])),
+            "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
+
+
+def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
+    kind = d.pick(["no_route", "sold_out", "hotels_full", "past_date", "over_budget"])
+    person = d.person()
+    who, email = _who(person), _email(person)
+    negative = {"kind": "negative"}
+    if kind == "hotels_full":
+        city, day, stay = d.pick(_CITIES), d.day(5, 90), d.rng.randint(1, 4)
+        spec = {"city": city, "check_in": day, "check_out": day + stay, "guests": 1}
+        req = d.pick(["Any hotel room in {c} will do, one guest, {a} to {b}. Name {n}, {e}.",
+                      "Book me a room in {c} from {a} to {b}, one person, any hotel. {n}, "
+                      "{e}."])
+        return {"request": req.format(c=city, a=_d(day), b=_d(day + stay),
+                                      n=f"{person['first_name']} {person['last_name']}",
+                                      e=email),
+                "setup": [{"op": "fill_hotels", "city": city, "check_in": day,
+                           "check_out": day + stay}],
+                "expect": {"facts": [negative], "hints": {"lookups": [
+                    {"kind": "hotel", **spec}]}}}
+    if kind == "no_route":
+        a, b = sorted(d.rng.choice(sorted(NO_SERVICE))) if d.rng.random() < 0.5 else d.route()
+        day = d.day()
+        spec = _flight(a, b, day)
+        if d.inv.offers({**spec, "pax": 1}):
+            return None
+    elif kind == "past_date":
+        (a, b), day = d.route(), -d.rng.randint(1, 12)
+        spec = _flight(a, b, day)
+    else:
+        (a, b), day = d.route(), d.day()
+        spec = _flight(a, b, day, cabin="business" if kind == "over_budget" else "economy")
+        offers = d.inv.offers({**spec, "pax": 1})
+        if not offers:
+            return None
+        if kind == "over_budget":
+            limit = d.rng.choice((30, 40, 60, 80))
+            if offers[0]["price"] <= limit:
+                return None
+            spec["max_price"] = limit
+    lookup = {"kind": "flight", **spec, "pax": 1}
+    fmt = {"a": a, "b": b, "d": _d(day), "who": who, "e": email}
+    if kind == "sold_out":
+        req = d.pick(["Economy only, nothing else: book {who} from {a} to {b} on {d}, email "
+                      "{e}.",
+                      "Reserve an economy seat {a}-{b} on {d} for {who} ({e}); I can't take "
+                      "any other cabin."]).format(**fmt)
+        return {"request": req,
+                "setup": [{"op": "sell_out", "origin": a, "destination": b, "date": day,
+                           "cabin": "economy"}],
+                "expect": {"facts": [negative], "hints": {"lookups": [lookup]}}}
+    if kind == "over_budget":
+        req = d.pick(["Book {who} in business class {a} to {b} on {d} ({e}) - but only if "
+                      "it's below {m} EUR.",
+                      "Business seat {a}->{b} on {d} for {who}, email {e}, maximum {m} EUR. "
+                      "Don't book anything pricier."]).format(m=spec["max_price"], **fmt)
+    else:
+        req = d.pick(["Book the cheapest flight {a} to {b} on {d} for {who}; email {e}.",
+                      "Please get {who} a seat from {a} to {b} on {d}, cheapest available, "
+                      "contact {e}."]).format(**fmt)
+    return {"request": req, "expect": {"facts": [negative], "hints": {"lookups": [lookup]}}}
+
+
+def _ambiguous(d: _Draw) -> dict[str, Any] | None:
+    kind = d.pick(["date", "passenger", "reference", "city", "airport"])
+    person = d.person()
+    name = f"{person['first_name']} {person['last_name']}"
+    question = {"kind": "question"}
+    (a, b), day = d.route(), d.day()
+    if kind == "date":
+        req = d.pick(["I'd like a flight from {ca} to {cb} for {n}.",
+                      "Book {n} on a flight {a} to {b}, please."])
+        hints = {"missing": "date", "origin": a, "destination": b, "names": [name]}
+    elif kind == "passenger":
+        req = d.pick(["Book the cheapest seat {a} to {b} on {d}.",
+                      "Reserve a flight from {a} to {b} on {d} at the lowest price."])
+        hints = {"missing": "passenger", "origin": a, "destination": b, "date": day}
+    elif kind == "reference":
+        req = d.pick(["This is {n}: please cancel my reservation.",
+                      "Hi, {n} here. I need to cancel my booking."])
+        hints = {"missing": "reference", "names": [name]}
+    elif kind == "city":
+        req = d.pick(["Find a good hotel for {n} for a few nights next month and book it.",
+                      "Book a hotel room for {n} from {d}, somewhere nice."])
+        hints = {"missing": "city", "names": [name], "date": day}
+    else:
+        city = d.pick(sorted(_MULTI_AIRPORT))
+        a = d.pick([c for c in _CODES if _CITY[c] != city])
+        req = d.pick(["Book {n} on a flight from {a} to {c} on {d}.",
+                      "I need a flight {a} to {c} on {d} for {n}."]).replace("{c}", city)
+        hints = {"missing": "airport", "origin": a, "city": city, "date": day, "names": [name]}
+    return {"request": req.format(a=a, b=b, ca=_CITY[a], cb=_CITY[b], d=_d(day),
+                                  n=name),
+            "expect": {"facts": [question], "hints": hints}}
+
+
+_MAKERS: dict[str, Maker] = {
+    "lookup": _lookup, "book_cheapest": _book("cheapest"), "book_earliest": _book("earliest"),
+    "book_nonstop": _book("cheapest", nonstop=True), "hotel": _hotel,
+    "flight_and_hotel": _trip, "cancel": _cancel, "multi_passenger": _multi,
+    "unsatisfiable": _unsatisfiable, "ambiguous": _ambiguous,
+}
+assert set(_MAKERS) == set(CATEGORIES)
+
+
+def generate_raw(n: int, seed: int = 0, *, today: date | None = None,
+                 categories: tuple[str, ...] = CATEGORIES, tries: int = 200
+                 ) -> list[dict[str, Any]]:
+    """``n`` raw tasks (``tasks.jsonl`` lines: ``{date+N}`` placeholders, day offsets),
+    categories cycled in order. Raises :class:`OverlapError` if one overlapped the evaluation
+    set (never: overlapping draws are redrawn; the check is the assertion)."""
+    rng = random.Random(seed)
+    index = eval_index()
+    seen_requests: set[str] = set()
+    out: list[dict[str, Any]] = []
+    with _inventory(demo_today(today)) as inv:
+        draw = _Draw(rng, inv)
+        for i in range(n):
+            category = categories[i % len(categories)]
+            for _ in range(tries):
+                raw = _MAKERS[category](draw)
+                if raw is None or overlap({**raw, "category": category}, index):
+                    continue
+                key = normalized_request(raw["request"])
+                if key in seen_requests:
+                    continue
+                seen_requests.add(key)
+                out.append({"id": f"gen-{seed}-{i:04d}-{category}", "category": category,
+                            **raw})
+                break
+            else:
+                raise RuntimeError(f"no {category} task found in {tries} draws (seed {seed})")
+    for raw in out:
+        why = overlap(raw, index)
+        if why:
+            raise OverlapError(f"{raw['id']}: {why}")
+    return out
+
+
+def generate_tasks(n: int, seed: int = 0, *, today: date | None = None,
+                   categories: tuple[str, ...] = CATEGORIES) -> list[Task]:
+    """``n`` generated tasks with dates resolved for ``today`` (the demo clock's by default)."""
+    day = demo_today(today)
+    return [Task(id=raw["id"], category=raw["category"], request=_request(raw["request"], day),
+                 setup=_resolve(raw.get("setup", []), day),
+                 expect=_resolve(raw.get("expect", {}), day), today=day)
+            for raw in generate_raw(n, seed, today=day, categories=categories)]
