@@ -22,8 +22,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentrt._log import get_logger
 from agentrt.backends.base import Backend, Sampling
 from agentrt.errors import ConfigError
+from agentrt.grounding.identifiers import GroundingPlan
+from agentrt.grounding.session import RunGrounding, plan_for
 from agentrt.prompts import build_messages, system_prompt
 from agentrt.protocol import (
     FINISH_TOOL,
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Agent", "AgentConfig", "CallExecutor", "compensation_arguments"]
 
+_log = get_logger(__name__)
 EventCallback = Callable[[SearchEvent], Any]
 #: id-like argument names a compensation may take, and the response keys that can fill them
 _ID_KEYS = ("id", "reference", "booking_id", "booking_reference", "reservation_id")
@@ -131,6 +135,14 @@ class AgentConfig(BaseModel):
     #: a store of solved runs (JSONL, see :mod:`agentrt.demonstrations`): the one most like
     #: each request is shown in the system prompt as a worked example; None: no examples
     demonstrations: str | None = None
+    #: grounding (each switchable, so its effect can be measured): identifier arguments must
+    #: come from the request or an earlier result (else ``rejected_ungrounded``, nothing sent)
+    ground_arguments: bool = True
+    #: facts in a final answer (references, prices, times, codes) must appear in a result or
+    #: the request; an answer without any call to a request that needs data is refused
+    ground_answers: bool = True
+    #: response bodies shown to the model as compact, schema-guided text instead of JSON
+    compact_observations: bool = True
 
     @classmethod
     def from_file(cls, path: str | Path) -> AgentConfig:
@@ -215,6 +227,7 @@ class Agent:
         self.native = getattr(getattr(backend, "capabilities", None), "tool_call_format",
                               "") == "native"
         self.system = system_prompt(config.instructions, native=self.native)
+        self._plan: GroundingPlan | None = None
 
     @property
     def budget(self) -> Budget:
@@ -241,16 +254,21 @@ class Agent:
                                    demonstration=demonstration_for(
                                        self.config.demonstrations, query, self.toolset.names,
                                        native=self.native))
+        grounding = self._grounding(query)
         async with self._executor(policy if policy is not None else self.policy) as executor:
             offered = self._offered_names(query)
             hooks = Hooks(
                 propose=self._proposer(offered, system),
-                execute=executor.execute,
+                execute=self._viewing(executor, grounding),
                 check=self.toolset.validate,
                 facts=self._facts,
                 compensate=self._compensator(executor),
                 answer_check=self.answer_check,
                 on_event=self._events(on_event),
+                ground=(grounding.ground_call if grounding and self.config.ground_arguments
+                        else None),
+                ground_answer=(grounding.ground_answer
+                               if grounding and self.config.ground_answers else None),
             )
             result = await run_search(query, hooks, config=self.search,
                                       budget=budget or self.budget)
@@ -288,6 +306,34 @@ class Agent:
                     await task
 
     # -- the hooks ----------------------------------------------------------------------------
+    def _grounding(self, query: str) -> RunGrounding | None:
+        cfg = self.config
+        if not (cfg.ground_arguments or cfg.ground_answers or cfg.compact_observations):
+            return None
+        if self._plan is None:  # once per agent: the toolset does not change
+            self._plan = plan_for(self.toolset)
+            for warning in self._plan.warnings:
+                _log.warning("grounding.spec_warning", pointer=warning.pointer,
+                             reason=warning.reason)
+        return RunGrounding(query, self.toolset, self._plan)
+
+    def _viewing(self, executor: CallExecutor, grounding: RunGrounding | None
+                 ) -> Callable[[str, Any], Awaitable[Any]]:
+        """``executor.execute``, with ok bodies given their compact view for the model."""
+        if grounding is None or not self.config.compact_observations or not getattr(
+                getattr(self.backend, "capabilities", None), "compact_observations", True):
+            return executor.execute
+
+        async def execute(name: str, arguments: Any) -> Any:
+            obs = await executor.execute(name, arguments)
+            if getattr(obs, "ok", False) and getattr(obs, "body", None) is not None:
+                view = grounding.view(name, obs.body)
+                if view is not None and hasattr(obs, "__dataclass_fields__"):
+                    obs = replace(obs, view=view)
+            return obs
+
+        return execute
+
     @contextlib.asynccontextmanager
     async def _executor(self, policy: PolicyMode | Policy | ConfirmCallback
                         ) -> AsyncIterator[CallExecutor]:

@@ -182,6 +182,7 @@ CheckStatus = Literal[
     "rejected_invalid",       # the tool exists, its arguments do not validate
     "rejected_duplicate",     # identical to a call that failed, or to an earlier sibling
     "rejected_unparseable",   # the model's output could not be read as a step
+    "rejected_ungrounded",    # an identifier (or an answer's fact) that came from nowhere
     "rejected_answer",        # an answer the answer check refused
     "skipped",                # not reached: the search ended first
 ]
@@ -285,6 +286,17 @@ def finish_message(node: int, thought: str, answer: str | None) -> dict[str, Any
 def observation_text(observation: Mapping[str, Any], limit: int = 2000) -> str:
     """What the model is shown of an observation (``Observation.to_dict()``, or the tree's
     record of it): outcome, status, message, violations, (trimmed) body — one line of JSON."""
+    view = observation.get("view")
+    if isinstance(view, str):  # the compact rendering: a status line, then the text
+        status = observation.get("status_code")
+        lines = [f"outcome: {observation.get('outcome')}"
+                 + (f" (HTTP {status})" if status is not None else "")]
+        if observation.get("message"):
+            lines.append(f"message: {observation['message']}")
+        if observation.get("truncated"):
+            lines.append("note: the response was trimmed")
+        text = "\n".join([*lines, view])
+        return text if len(text) <= limit else text[: limit - 12] + " …[trimmed]"
     head: dict[str, Any] = {"outcome": observation.get("outcome")}
     if observation.get("status_code") is not None:
         head["status"] = observation["status_code"]

@@ -29,6 +29,7 @@ ViolationKind = Literal[
     "bounds",
     "schema",
     "duplicate_failure",
+    "ungrounded",  # an identifier that appears in no earlier result nor the request
 ]
 
 _KIND_BY_KEYWORD: dict[str, ViolationKind] = {

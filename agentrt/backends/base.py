@@ -42,8 +42,12 @@ class Capabilities:
     native_n: bool = False
     #: honours a JSON-Schema constraint (grammar / structured outputs)
     grammar: bool = False
-    #: how tool calls come back: "openai" (tool_calls field), "json" (a JSON step object)
+    #: how tool calls come back: "openai" (tool_calls field), "json" (a JSON step object),
+    #: "native" (the model's own chat-template format: ``<tool_call>`` or plain-text answers)
     tool_call_format: str = "openai"
+    #: results may be shown as compact text (what small models read best); False: the
+    #: backend reads tool results as JSON (e.g. a scripted double that quotes their fields)
+    compact_observations: bool = True
 
 
 @runtime_checkable

@@ -112,4 +112,9 @@ def scripted_backend(path: str) -> Any:
 
         return play
 
-    return ScriptedBackend([responder(e) for e in entries], name=f"scripted:{path}")
+    from agentrt.backends.base import Capabilities
+
+    # its templates quote fields of the JSON results, so results stay JSON for it
+    return ScriptedBackend([responder(e) for e in entries], name=f"scripted:{path}",
+                           capabilities=Capabilities(native_n=True,
+                                                     compact_observations=False))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentrt.protocol import FAILING, NOT_SENT, Outcome, SideEffect
+from agentrt.protocol import FAILING, NOT_SENT, Outcome, SideEffect, observation_text
 from agentrt.validation import Violation
 
 
@@ -31,6 +30,9 @@ class Observation:
     url: str = ""
     idempotency_key: str | None = None
     side_effect: SideEffect = "safe"
+    #: the body as compact text for the model (``agentrt.grounding.render_observation``);
+    #: None: the model is shown the body as JSON. The body itself stays in the trace.
+    view: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -42,22 +44,8 @@ class Observation:
         return self.ok and self.side_effect == "unsafe"
 
     def to_model_text(self, limit: int = 2000) -> str:
-        """What the model is shown: outcome, status, message, (trimmed) body."""
-        head: dict[str, Any] = {"outcome": self.outcome}
-        if self.status_code is not None:
-            head["status"] = self.status_code
-        if self.message:
-            head["message"] = self.message
-        if self.violations:
-            head["violations"] = [v.message for v in self.violations]
-        if self.body is not None:
-            head["body"] = self.body
-        if self.truncated:
-            head["note"] = "response body was trimmed"
-        text = json.dumps(head, ensure_ascii=False, default=str)
-        if len(text) > limit:
-            text = text[: limit - 20] + " …[trimmed]"
-        return text
+        """What the model is shown: outcome, status, message, the (trimmed) body or its view."""
+        return observation_text(self.to_dict(), limit)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +63,7 @@ class Observation:
             "url": self.url,
             "idempotency_key": self.idempotency_key,
             "side_effect": self.side_effect,
+            **({"view": self.view} if self.view is not None else {}),
         }
 
 

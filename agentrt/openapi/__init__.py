@@ -66,7 +66,7 @@ def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
         servers=_servers(doc, version, name),
         security_schemes=_security_schemes(doc, version),
         security=tuple(security) if isinstance(security, list) else (),
-        operations=tuple(ops), warnings=tuple(warnings),
+        operations=tuple(ops), warnings=tuple(warnings), document=doc,
     )
 
 

@@ -81,3 +81,6 @@ class Spec:
     operations: tuple[Operation, ...]
     warnings: tuple[SpecWarning, ...] = ()
     description: str = ""
+    #: the document as read (``$ref`` unresolved, extensions and ``links`` kept), for stages
+    #: that read what the normalised model leaves out (grounding reads the links)
+    document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

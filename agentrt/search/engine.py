@@ -88,7 +88,8 @@ class _Search:
 
     # -- checking ----------------------------------------------------------------------------
     def check(self, child: Node, cand: Candidate, here: set[str], batch: set[str],
-              path_keys: frozenset[str] = frozenset()) -> list[str]:
+              path_keys: frozenset[str] = frozenset(), path: tuple[Step, ...] = ()
+              ) -> list[str]:
         """Classify one candidate; return the violation texts when rejected, [] if accepted."""
         stats = self.ledger.stats
         if cand.kind == "unparseable":
@@ -106,6 +107,17 @@ class _Search:
             if self.hooks.check else []
         self.ledger.timings["check"] += self.clock() - started
         hallucinated = any(v.kind == "unknown_tool" for v in violations)
+        if not violations and self.hooks.ground is not None:
+            # grounding: identifiers must come from the request or a result on this path
+            ungrounded = list(self.hooks.ground(child.tool or "", child.arguments, path))
+            if ungrounded:
+                stats["ungrounded"] += 1
+                child.violations = [ViolationRecord.model_validate(v.to_dict())
+                                    for v in ungrounded]
+                if self.config.validate_calls:
+                    child.status = "rejected_ungrounded"
+                    stats["rejected_ungrounded"] += 1
+                    return [v.message for v in ungrounded]
         if violations:
             stats["hallucinated" if hallucinated else "invalid"] += 1
             child.violations = [ViolationRecord.model_validate(v.to_dict()) for v in violations]
@@ -157,9 +169,10 @@ class _Search:
         child.observation = ObservationRecord.model_validate(obs.to_dict())
         child.outcome = obs.outcome
         child.side_effect = facts.side_effect
-        invalid = bool(child.violations) or (
+        ungrounded = any(v.kind == "ungrounded" for v in child.violations)
+        invalid = any(v.kind != "ungrounded" for v in child.violations) or (
             not self.config.validate_calls and obs.outcome == "rejected")
-        self.ledger.record_call(child, obs, invalid=invalid)
+        self.ledger.record_call(child, obs, invalid=invalid, ungrounded=ungrounded)
         if facts.side_effect == "unsafe" and obs.outcome not in NOT_SENT:
             self.unsafe_sent[call_key(tool, args)] = obs
             record = self.ledger.record_side_effect(child, obs)
@@ -224,7 +237,7 @@ class _Search:
             accepted: list[tuple[Node, Candidate]] = []
             for i, cand in enumerate(cands):
                 child = self.new_child(node, cand, i)
-                problems = self.check(child, cand, here, batch, path_keys)
+                problems = self.check(child, cand, here, batch, path_keys, path)
                 if problems:
                     feedback.append(Feedback(kind="rejected", tool=child.tool,
                                              arguments=child.arguments, text=child.status,
@@ -251,7 +264,7 @@ class _Search:
                   feedback: list[Feedback], here: set[str]) -> str:
         """Try one accepted candidate; return a verdict for ``node`` or "" to go on there."""
         if cand.kind == "answer":
-            return await self.try_answer(node, child, feedback)
+            return await self.try_answer(node, child, feedback, path)
         if cand.kind == "give_up":
             child.result = "gave_up"
             if not self.config.backtrack:
@@ -305,7 +318,17 @@ class _Search:
                         why=f"dead end below node {child.id} ({sub})")
         return ""
 
-    async def try_answer(self, node: Node, child: Node, feedback: list[Feedback]) -> str:
+    async def try_answer(self, node: Node, child: Node, feedback: list[Feedback],
+                         path: tuple[Step, ...] = ()) -> str:
+        if self.hooks.ground_answer is not None:
+            note = self.hooks.ground_answer(child.answer or "", path)
+            if note:
+                child.status, child.reason = "rejected_ungrounded", note
+                self.ledger.stats["answers_rejected_ungrounded"] += 1
+                feedback.append(Feedback(kind="answer_rejected", text=note))
+                await self.emit(EventKind.ANSWER_REJECTED, child.id, answer=child.answer,
+                                reason=note)
+                return ""
         check = self.hooks.answer_check
         if check is not None:
             snapshot = self.ledger.result(status="solved", answer_node=child,

@@ -18,9 +18,10 @@ __all__ = ["STAT_KEYS", "Ledger"]
 STAT_KEYS = (
     "model_calls", "candidates",
     "hallucinated", "invalid",  # proposed, whatever became of them
+    "ungrounded",  # proposed with an identifier from nowhere, whatever became of them
     "rejected_hallucinated", "rejected_invalid", "rejected_duplicate", "rejected_unparseable",
-    "answers_rejected",
-    "executed", "executed_ok", "executed_failed", "executed_invalid",
+    "rejected_ungrounded", "answers_rejected", "answers_rejected_ungrounded",
+    "executed", "executed_ok", "executed_failed", "executed_invalid", "executed_ungrounded",
     "compensations",
 )
 
@@ -39,12 +40,15 @@ class Ledger:
         self.depth_pruned = False
         self.answer_node: Node | None = None
 
-    def record_call(self, node: Node, obs: ObservationLike, *, invalid: bool) -> None:
+    def record_call(self, node: Node, obs: ObservationLike, *, invalid: bool,
+                    ungrounded: bool = False) -> None:
         self.observations[node.id] = obs
         self.stats["executed"] += 1
         self.stats["executed_ok" if obs.ok else "executed_failed"] += 1
         if invalid:
             self.stats["executed_invalid"] += 1
+        if ungrounded:
+            self.stats["executed_ungrounded"] += 1
         if obs.outcome == "denied":
             self.denied = True
         self.calls.append(CallRecord(

@@ -111,3 +111,7 @@ class Hooks:
     compensate: Compensate | None = None
     answer_check: AnswerCheck | None = None
     on_event: Callable[[SearchEvent], Any] | None = None
+    #: grounding of a call: (tool, arguments, the path so far) -> ``ungrounded`` violations
+    ground: Callable[[str, Any, tuple[Step, ...]], Sequence[Violation]] | None = None
+    #: grounding of an answer: (answer, the path so far) -> a note for the model, or None
+    ground_answer: Callable[[str, tuple[Step, ...]], str | None] | None = None

@@ -75,13 +75,15 @@ class ObservationRecord(BaseModel):
     url: str = ""
     idempotency_key: str | None = None
     side_effect: SideEffect = "safe"
+    #: the compact text the model was shown instead of the JSON body (None: none)
+    view: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude_none=False)
 
     def to_model_text(self, limit: int = 2000) -> str:
         """What the model was shown for this observation (as ``Observation.to_model_text``)."""

@@ -59,6 +59,10 @@ def test_demo_books_flight_and_hotel(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_demo_without_a_booking_exits_1(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    model = write_steps(tmp_path / "steps.json", [{"answer": "I booked everything."}])
+    # a claim of success without any call is refused (grounded answers); a decline passes
+    model = write_steps(tmp_path / "steps.json", [{"answer": "I booked everything."},
+                                                  {"answer": "Sorry, I cannot book that."}])
     assert main(["demo", "--model", model, "--request", "Book something"]) == 1
-    assert "status: solved" in capsys.readouterr().out  # solved, but nothing was booked
+    out = capsys.readouterr().out
+    assert "answer refused: you have not looked this up yet" in out
+    assert "status: solved" in out  # solved (declined), but nothing was booked

@@ -106,12 +106,20 @@ def test_links_ground_arguments_with_their_source_fields() -> None:
     book = rules_for(ts.get("create_flight_booking"), sg)["offer_id"]  # type: ignore[arg-type]
     assert book.reason == "link"
     assert [(s.operation, s.field, s.status) for s in book.links] == [
-        ("search_flight_offers", "offers[].offer_id", "200")]
+        ("search_flight_offers", "offers[].offer_id", "200"),
+        ("get_flight_offer", "offer_id", "200")]
     cancel = rules_for(ts.get("cancel_flight_booking"), sg)["booking_id"]  # type: ignore[arg-type]
-    assert cancel.reason == "link" and cancel.links[0].field == "booking_id"
-    assert cancel.links[0].pointer.endswith("/links/CancelBooking/parameters/path.booking_id")
+    assert cancel.reason == "link" and {s.field for s in cancel.links} == {"booking_id"}
+    assert all("/links/CancelBooking/parameters/" in s.pointer
+               and s.pointer.endswith("booking_id") for s in cancel.links)
+    # the shipped spec links list_airports' codes to get_airport too
+    assert rules_for(ts.get("get_airport"), sg)["code"].reason == "link"  # type: ignore[arg-type]
     # arguments no link names still come from the inference
-    assert rules_for(ts.get("get_airport"), sg)["code"].reason == "inferred"  # type: ignore[arg-type]
+    bare = copy.deepcopy(doc)
+    del bare["paths"]["/airports"]["get"]["responses"]["200"]["links"]
+    bare_ts = Toolset.from_spec(bare)
+    assert rules_for(bare_ts.get("get_airport"),  # type: ignore[arg-type]
+                     read_spec_grounding(bare))["code"].reason == "inferred"
 
 
 def test_plan_matches_specs_by_source_and_names_link_producers() -> None:
@@ -243,4 +251,4 @@ def test_plan_tells_two_documents_with_the_same_paths_apart() -> None:
     assert (flight.reason, flight.links[0].operation) == ("link", "create_flight_booking")
     assert (hotel.reason, hotel.links[0].operation) == ("link", "create_hotel_booking")
     assert plan.rules("create_flight_booking")["offer_id"].reason == "link"
-    assert plan.rules("create_hotel_booking")["room_id"].reason == "inferred"
+    assert plan.rules("create_hotel_booking")["room_id"].reason == "link"  # the shipped spec's

@@ -122,7 +122,7 @@ async def test_run_result_json_round_trip(toolset):
     backend = ScriptedBackend([call("book_flight", offer_id="O1", passenger="Ada"),
                                answer("BK7")])
     result = await Agent(backend, toolset, executor=FakeExecutor({"book_flight": booked}),
-                         k=1).run("book")
+                         k=1).run("book offer O1 for Ada")  # the id comes from the request
     text = result.to_json()
     back = RunResult.from_json(text)
     assert back == result
@@ -173,7 +173,8 @@ def mini_air() -> tuple[Starlette, dict]:
         if not authorised(request):
             return JSONResponse({"error": "unauthorised"}, status_code=401)
         o, d = request.query_params["origin"], request.query_params["destination"]
-        return JSONResponse([{"offer_id": f"{o}-{d}-1", "price": 99}])
+        return JSONResponse([{"offer_id": f"{o}-{d}-1", "price": 99},
+                             {"offer_id": f"{o}-{d}-2", "price": 120}])
 
     async def book(request: Request):
         if not authorised(request):
@@ -224,15 +225,16 @@ async def test_real_executor_over_a_socket_with_compensation(toolset):
 
 async def test_real_executor_policy_deny_is_refused(toolset):
     app, state = mini_air()
-    backend = ScriptedBackend([call("book_flight", offer_id="X", passenger="Ada"), give_up(),
-                               give_up()])
+    backend = ScriptedBackend([call("search_flights", origin="LHR", destination="CDG"),
+                               call("book_flight", offer_id="LHR-CDG-1", passenger="Ada"),
+                               give_up(), give_up(), give_up()])
     with serve_in_thread(app) as served:
         agent = Agent(backend, toolset, credentials={"key": API_KEY}, base_urls=served.url,
                       k=1, budget=Budget(max_candidates_per_node=3))
         result = await agent.run("book")
     assert state["posts"] == 0
     assert result.status == "refused"
-    assert result.calls[0].outcome == "denied"
+    assert [c.outcome for c in result.calls] == ["ok", "denied"]
 
 
 async def test_candidate_helpers_build_backend_candidates():

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from agentrt.backends.base import Capabilities
 from agentrt.evaluation import evaluate, format_table
 from agentrt.testing import ScriptedBackend, answer, call
 
@@ -44,7 +45,10 @@ def test_evaluate_two_modes_on_real_tasks(tmp_path):
     wanted = {"lookup-airport-lis", "cancel-flight-ref"}
     tasks = [t for t in tasks_mod.load_tasks() if t.id in wanted]
     seen = []
-    out = evaluate(ScriptedBackend(demo_model), ["dfs", "react"], tasks,
+    # the scripted 'model' reads the results as JSON, so they are not shown as compact text
+    backend = ScriptedBackend(demo_model, capabilities=Capabilities(
+        native_n=True, compact_observations=False))
+    out = evaluate(backend, ["dfs", "react"], tasks,
                    suite=suite_mod.DemoSuite(), json_out=tmp_path / "eval.json", progress=seen.append, model="scripted")
     dfs, react = out["summary"]
     assert dfs["mode"] == "dfs" and react["mode"] == "react"
