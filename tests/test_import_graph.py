@@ -37,6 +37,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("agent", ("agentrt.agent",)),
     ("evaluation", ("agentrt.evaluation",)),
     ("synth", ("agentrt.synth",)),
+    ("training", ("agentrt.training",)),
     ("cli", ("agentrt.cli", "agentrt.__main__")),
 )
 #: The facade (``agentrt/__init__.py``) sits above every stage; its names resolve lazily. A

@@ -1,7 +1,7 @@
 """Interfaces: the ``agentrt`` command. ``main(argv) -> int``; every subcommand is a module.
 
     agentrt [-v] [--log-json] [--version] demo | run | repl | tools | serve-demo | eval | export
-                                          | synth
+                                          | synth | finetune
 
 ``-v`` and ``--log-json`` are accepted before and after the subcommand. Only the chosen
 subcommand's module is imported and its options built (the others are listed by name), so
@@ -46,6 +46,8 @@ COMMANDS: dict[str, Command] = {
     "export": Command(module="agentrt.cli.export", summary="fine-tuning data from saved runs"),
     "synth": Command(module="agentrt.cli.synth",
                      summary="verified training trajectories: tasks + a teacher"),
+    "finetune": Command(module="agentrt.cli.finetune",
+                        summary="LoRA fine-tuning on synth records → PEFT + GGUF adapters"),
 }
 
 

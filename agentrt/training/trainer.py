@@ -1,0 +1,382 @@
+"""Training stage: LoRA supervised fine-tuning (transformers + peft) on packed step sequences.
+
+* **Device and precision**: CUDA when present, else the CPU; bf16 autocast by default (the
+  weights and the LoRA parameters stay float32, the matrix products run in bf16: about twice
+  as fast as float32 on this CPU), ``precision="fp32"`` to turn it off.
+* **Only the needed logits**: the backbone's hidden states are taken at the positions that
+  predict a reply token, and only those go through ``lm_head`` (a 152k-word vocabulary times
+  every prompt position would cost more than the rest of the model).
+* **Steps**: one optimizer step is one :class:`~agentrt.training.examples.Batch` (about
+  ``batch_tokens`` tokens), run through the model in micro-batches of at most
+  ``micro_batch_tokens`` padded tokens; the loss is the mean over the step's reply tokens.
+  AdamW, linear warm-up then linear decay, gradient clipping at 1.0.
+* **Checkpoints** every ``checkpoint_every`` steps and at the end, each written to a temporary
+  directory and renamed into place (``checkpoints/step-00000012``): a run that is killed —
+  out of memory, interrupted — leaves the last complete checkpoint, which is a PEFT adapter
+  directory itself and from which ``resume`` continues with the same batches. The loss curve
+  is appended to ``loss.jsonl`` as the run goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agentrt._log import get_logger
+from agentrt.training.errors import TrainingError, require
+from agentrt.training.examples import Batch, TokenSequence, make_batches
+
+__all__ = [
+    "TARGETS",
+    "LoraSettings",
+    "StepStats",
+    "TrainResult",
+    "TrainSettings",
+    "attach_lora",
+    "fingerprint",
+    "last_checkpoint",
+    "train",
+]
+
+log = get_logger(__name__)
+
+#: LoRA target sets by name (module names of Qwen2/Llama-style decoders). ``lm_head`` and
+#: ``embed_tokens`` are never targets: Qwen ties them, and llama.cpp adapters skip them.
+TARGETS: dict[str, tuple[str, ...]] = {
+    "all": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+    "attn": ("q_proj", "k_proj", "v_proj", "o_proj"),
+    "mlp": ("gate_proj", "up_proj", "down_proj"),
+}
+_FORBIDDEN_TARGETS = frozenset({"lm_head", "embed_tokens"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoraSettings:
+    """The adapter: rank, scale (``alpha / r``) and the modules it adapts."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    targets: tuple[str, ...] = TARGETS["all"]
+
+    def __post_init__(self) -> None:
+        bad = _FORBIDDEN_TARGETS.intersection(self.targets)
+        if bad:
+            raise ValueError(f"LoRA targets {sorted(bad)}: embeddings and lm_head are tied in "
+                             "Qwen and not adaptable in llama.cpp")
+        if self.r < 1:
+            raise ValueError("LoRA rank must be at least 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainSettings:
+    """How long and how fast to train, and where checkpoints go."""
+
+    epochs: int = 2
+    max_steps: int | None = None
+    learning_rate: float = 2e-4
+    warmup_steps: int | None = None       #: None: 5 % of the steps (at least 1)
+    weight_decay: float = 0.0
+    batch_tokens: int = 8192
+    micro_batch_tokens: int = 4096
+    seed: int = 0
+    checkpoint_every: int = 10
+    keep_checkpoints: int = 2
+    device: str = "auto"                  #: auto | cpu | cuda
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    gradient_checkpointing: bool = False
+    threads: int | None = None            #: torch CPU threads (None: torch's default)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStats:
+    """One optimizer step (a line of ``loss.jsonl``)."""
+
+    step: int
+    epoch: int
+    loss: float
+    lr: float
+    sequences: int
+    tokens: int
+    target_tokens: int
+    padded_tokens: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainResult:
+    """What a run did: its steps, the loss curve, throughput, the last checkpoint."""
+
+    steps: int
+    total_steps: int
+    curve: tuple[StepStats, ...]
+    seconds: float
+    checkpoint: Path | None
+    device: str
+    precision: str
+    resumed_from: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return sum(s.tokens for s in self.curve)
+
+    @property
+    def tokens_per_second(self) -> float:
+        busy = sum(s.seconds for s in self.curve)
+        return self.tokens / busy if busy else 0.0
+
+    @property
+    def seconds_per_step(self) -> float:
+        return sum(s.seconds for s in self.curve) / len(self.curve) if self.curve else 0.0
+
+
+def fingerprint(sequences: Sequence[TokenSequence]) -> str:
+    """A digest of the training sequences (a checkpoint resumes only on the same data)."""
+    digest = hashlib.sha256()
+    for seq in sequences:
+        digest.update(json.dumps([seq.ids, seq.spans]).encode())
+    return digest.hexdigest()[:16]
+
+
+def attach_lora(model: Any, lora: LoraSettings, *, seed: int = 0) -> Any:
+    """``model`` with LoRA layers (a ``peft.PeftModel``, initialised from ``seed``); only the
+    LoRA weights train."""
+    require("torch", "peft")
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                        target_modules=list(lora.targets), bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def _device(name: str) -> Any:
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda, but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def _autocast(device: Any, precision: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    import torch
+
+    if precision == "fp32":
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def _micro_batches(batch: Batch, limit: int) -> Iterator[list[TokenSequence]]:
+    """Consecutive groups (the batch is length-sorted) whose padded size fits ``limit``."""
+    group: list[TokenSequence] = []
+    for seq in sorted(batch.sequences, key=len):
+        if group and (len(group) + 1) * len(seq) > limit:
+            yield group
+            group = []
+        group.append(seq)
+    if group:
+        yield group
+
+
+def _loss_sum(model: Any, group: list[TokenSequence], pad_id: int, device: Any) -> Any:
+    """Summed cross-entropy over the group's reply tokens; logits only where needed."""
+    import torch
+
+    width = max(len(s) for s in group)
+    ids = torch.full((len(group), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(group), width), dtype=torch.long)
+    rows, cols = [], []
+    for i, seq in enumerate(group):
+        ids[i, : len(seq)] = torch.tensor(seq.ids)
+        mask[i, : len(seq)] = 1
+        pos = seq.loss_positions()
+        rows.extend([i] * len(pos))
+        cols.extend(pos)
+    ids, mask = ids.to(device), mask.to(device)
+    row_t = torch.tensor(rows, device=device)
+    col_t = torch.tensor(cols, device=device)
+    causal_lm = model.get_base_model()
+    hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    logits = causal_lm.lm_head(hidden[row_t, col_t])
+    targets = ids[row_t, col_t + 1]
+    return torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
+
+
+def _lr(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then linear decay to 10 % of it."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    rest = max(1, total - warmup)
+    return peak * (1.0 - 0.9 * min(1.0, (step - warmup) / rest))
+
+
+def _checkpoint_dirs(out: Path) -> list[Path]:
+    root = out / "checkpoints"
+    if not root.is_dir():
+        return []
+    done = [p for p in root.iterdir()
+            if p.is_dir() and p.name.startswith("step-") and (p / "state.json").is_file()]
+    return sorted(done, key=lambda p: p.name)
+
+
+def last_checkpoint(out: str | Path) -> Path | None:
+    """The newest complete checkpoint under ``out`` (half-written ones never count)."""
+    dirs = _checkpoint_dirs(Path(out))
+    return dirs[-1] if dirs else None
+
+
+def _save_checkpoint(model: Any, optimizer: Any, out: Path, *, step: int,
+                     state: dict[str, Any], keep: int) -> Path:
+    import torch
+
+    root = out / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:08d}"
+    tmp = root / f".step-{step:08d}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))  # the LoRA weights only: a usable PEFT adapter
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")  # written last
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    for old in _checkpoint_dirs(out)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _load_checkpoint(model: Any, optimizer: Any, path: Path, data_fp: str) -> dict[str, Any]:
+    import torch
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    if state.get("data") != data_fp:
+        raise TrainingError(f"{path} was made from other training data or settings; start a "
+                            "new --out directory or train without --resume")
+    set_peft_model_state_dict(model, load_file(str(path / "adapter_model.safetensors")))
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+    return dict(state)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text or \
+        type(exc).__name__ == "OutOfMemoryError"
+
+
+def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: str | Path,
+          settings: TrainSettings | None = None, resume: bool = False,
+          on_step: Callable[[StepStats], None] | None = None) -> TrainResult:
+    """Train the LoRA weights of ``model`` (from :func:`attach_lora`) on ``sequences``.
+
+    ``on_step`` sees every step's stats (progress; a test raises from it to interrupt a run).
+    Out of memory raises :class:`TrainingError` naming the last checkpoint.
+    """
+    require("torch")
+    import torch
+
+    settings = settings or TrainSettings()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not sequences:
+        raise TrainingError("nothing to train on (no sequences)")
+    torch.manual_seed(settings.seed)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device = _device(settings.device)
+    precision = "fp32" if settings.precision == "fp32" else "bf16"
+    autocast = _autocast(device, precision)
+    model.to(device)
+    if settings.gradient_checkpointing:
+        model.get_base_model().gradient_checkpointing_enable(
+            gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate,
+                                  weight_decay=settings.weight_decay)
+    per_epoch = len(make_batches(sequences, batch_tokens=settings.batch_tokens,
+                                 seed=settings.seed, epoch=0))
+    total = per_epoch * settings.epochs
+    if settings.max_steps is not None:
+        total = min(total, settings.max_steps) if settings.epochs else settings.max_steps
+    warmup = settings.warmup_steps if settings.warmup_steps is not None else \
+        max(1, math.ceil(0.05 * total))
+    data_fp = fingerprint(sequences) + f"/{settings.batch_tokens}/{settings.seed}"
+    start, curve_log = 0, out / "loss.jsonl"
+    checkpoint = last_checkpoint(out) if resume else None
+    if checkpoint is not None:
+        start = int(_load_checkpoint(model, optimizer, checkpoint, data_fp)["step"])
+        log.info("train.resumed", checkpoint=str(checkpoint), step=start)
+        if curve_log.exists():  # steps after the checkpoint are trained again
+            kept = [line for line in curve_log.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and json.loads(line)["step"] <= start]
+            curve_log.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    elif curve_log.exists():
+        curve_log.unlink()
+    curve: list[StepStats] = []
+    started = time.perf_counter()
+    epoch_batches: dict[int, list[Batch]] = {}
+    step = start
+    try:
+        while step < total:
+            epoch, index = divmod(step, per_epoch)
+            if epoch not in epoch_batches:
+                epoch_batches = {epoch: make_batches(sequences, batch_tokens=settings.batch_tokens,
+                                                     seed=settings.seed, epoch=epoch)}
+            batch = epoch_batches[epoch][index]
+            lr = _lr(step, total, warmup, settings.learning_rate)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            t0 = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            loss_total, padded = 0.0, 0
+            for micro in _micro_batches(batch, settings.micro_batch_tokens):
+                with autocast():
+                    loss = _loss_sum(model, micro, pad_id, device) / batch.target_tokens
+                loss.backward()
+                loss_total += float(loss.detach())
+                padded += len(micro) * max(len(s) for s in micro)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            step += 1
+            stats = StepStats(step=step, epoch=epoch, loss=round(loss_total, 6), lr=lr,
+                              sequences=len(batch.sequences), tokens=batch.tokens,
+                              target_tokens=batch.target_tokens, padded_tokens=padded,
+                              seconds=round(time.perf_counter() - t0, 4))
+            curve.append(stats)
+            with curve_log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(stats.to_dict()) + "\n")
+            log.info("train.step", **stats.to_dict())
+            if step % settings.checkpoint_every == 0 or step == total:
+                checkpoint = _save_checkpoint(model, optimizer, out, step=step,
+                                              state={"step": step, "data": data_fp},
+                                              keep=settings.keep_checkpoints)
+            if on_step is not None:
+                on_step(stats)
+    except (RuntimeError, MemoryError) as exc:
+        if not _is_oom(exc):
+            raise
+        last = last_checkpoint(out)
+        raise TrainingError(f"out of memory at step {step + 1} ({exc}); lower --batch-tokens "
+                            "or --micro-batch-tokens, or use --gradient-checkpointing",
+                            checkpoint=str(last) if last else None) from exc
+    return TrainResult(steps=step - start, total_steps=total, curve=tuple(curve),
+                       seconds=time.perf_counter() - started, checkpoint=checkpoint,
+                       device=str(device), precision=precision, resumed_from=start)
