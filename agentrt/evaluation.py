@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -36,8 +37,19 @@ __all__ = ["Attempt", "TaskOutcome", "TaskSuite", "aevaluate", "evaluate", "form
            "passed_all", "summarize"]
 
 Progress = Callable[[dict[str, Any]], Any]
-_COUNTS = ("model_calls", "candidates", "executed", "executed_invalid", "hallucinated",
-           "invalid", "rejected_hallucinated", "rejected_invalid", "rejected_duplicate")
+_COUNTS = ("model_calls", "candidates", "executed", "executed_invalid", "executed_ungrounded",
+           "hallucinated", "invalid", "ungrounded", "rejected_hallucinated", "rejected_invalid",
+           "rejected_duplicate", "rejected_ungrounded", "rejected_unparseable",
+           "answers_rejected", "answers_rejected_ungrounded")
+#: the runtime's mechanisms, by the counter that says one fired (recorded per task)
+MECHANISMS = {
+    "validation": ("rejected_hallucinated", "rejected_invalid"),
+    "grounded_arguments": ("rejected_ungrounded",),
+    "grounded_answers": ("answers_rejected_ungrounded",),
+    "no_repeats": ("rejected_duplicate",),
+    "answer_check": ("answers_rejected",),
+    "repair_of_unreadable": ("rejected_unparseable",),
+}
 
 
 class Attempt(Protocol):
@@ -89,6 +101,10 @@ def summarize(mode: str, model: str, rows: Sequence[dict[str, Any]], seconds: fl
         "seconds": round(seconds, 3),
         "model_calls_per_task": round(totals["model_calls"] / n, 2) if n else 0.0,
         "seconds_per_task": round(seconds / n, 3) if n else 0.0,
+        "median_seconds_per_task": round(statistics.median(
+            [float(r.get("seconds", 0.0)) for r in rows]), 3) if n else 0.0,
+        "limits": {lim: sum(1 for r in rows if r.get("limit") == lim)
+                   for lim in sorted({str(r["limit"]) for r in rows if r.get("limit")})},
         "statuses": {s: sum(1 for r in rows if r.get("status") == s)
                      for s in ("solved", "gave_up", "out_of_budget", "refused", "error")},
     }
@@ -181,6 +197,9 @@ async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend
             "status": result.status if result else "error",
             "seconds": round(time.monotonic() - t0, 3),
             "stats": dict(result.stats) if result else {},
+            "mechanisms": {name: sum(int(result.stats.get(k, 0)) for k in keys)
+                           for name, keys in MECHANISMS.items()} if result else {},
+            "limit": result.limit if result else None,
             "calls": [[c.tool, c.outcome] for c in result.calls] if result else [],
         }
         rows.append(row)
@@ -218,10 +237,13 @@ def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
 def format_table(summaries: Sequence[dict[str, Any]]) -> str:
     """The comparison table as fixed-width text, one row per mode."""
     head = ("mode", "tasks", "passed", "pass rate", "model calls/task", "s/task",
-            "halluc. proposed", "invalid proposed", "executed invalid")
+            "halluc. proposed", "invalid proposed", "ungrounded proposed", "executed invalid",
+            "executed ungrounded", "answers refused")
     rows = [(s["mode"], str(s["tasks"]), str(s["passed"]), f"{100 * s['pass_rate']:.1f}%",
              f"{s['model_calls_per_task']:.1f}", f"{s['seconds_per_task']:.1f}",
-             str(s["hallucinated"]), str(s["invalid"]), str(s["executed_invalid"]))
+             str(s["hallucinated"]), str(s["invalid"]), str(s.get("ungrounded", 0)),
+             str(s["executed_invalid"]), str(s.get("executed_ungrounded", 0)),
+             str(s.get("answers_rejected", 0) + s.get("answers_rejected_ungrounded", 0)))
             for s in summaries]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(head)]

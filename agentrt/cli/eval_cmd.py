@@ -53,6 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-pass", type=_rate, default=1.0, metavar="RATE",
                    help="the pass rate (0..1) every mode must reach for exit 0 (default 1.0: "
                         "every task; 0: only report)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="an agent setting for every run, e.g. ground_answers=false or "
+                        "demonstrations=none (an AgentConfig field; repeat for several): "
+                        "switch one mechanism off to measure it")
     add_json_options(p, "the report (summary and per-task results)")
     # a word left over: most likely the old `--json OUT.json`, which now is `--out OUT.json`
     p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)
@@ -77,6 +81,31 @@ def _check_stray(args: argparse.Namespace) -> None:
     raise ConfigError(f"unexpected argument {words!r}")
 
 
+def parse_settings(values: list[str]) -> dict[str, Any]:
+    """``["ground_answers=false", "max_tools=8"]`` → ``{"ground_answers": False, ...}``:
+    values are JSON where they parse (true/false/null/numbers), ``none`` is None, else text;
+    the names are checked against :class:`~agentrt.agent.AgentConfig`."""
+    from agentrt.agent import AgentConfig
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set wants KEY=VALUE, not {item!r}")
+        if key not in AgentConfig.model_fields:
+            raise ConfigError(f"--set {key}: not an agent setting (one of "
+                              f"{', '.join(sorted(AgentConfig.model_fields))})")
+        text = raw.strip()
+        try:
+            value: Any = None if text.lower() == "none" else json.loads(text)
+        except ValueError:
+            value = text
+        out[key] = value
+    AgentConfig.load(out, source="--set")  # every problem at once, before any task runs
+    return out
+
+
 def _progress(row: dict[str, Any]) -> None:
     mark = "pass" if row["passed"] else "FAIL"
     print(f"[{row['mode']} {row['index']}/{row['of']}] {row['task_id']}: {mark} "
@@ -86,6 +115,7 @@ def _progress(row: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     _check_stray(args)
     modes = parse_modes(args.mode)
+    args.agent_options = parse_settings(args.settings)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     return int(run_async(_eval(args, modes)))
@@ -105,7 +135,8 @@ async def _eval(args: argparse.Namespace, modes: list[str]) -> int:
           file=sys.stderr, flush=True)
     try:
         report = await aevaluate(backend, modes, task_list, suite=suite, progress=_progress,
-                                 budget=budget, k=args.k, model=model)
+                                 budget=budget, k=args.k, model=model,
+                                 agent_options=args.agent_options)
     finally:
         await close_backend(backend)
     print(report["table"], file=sys.stderr if args.json else sys.stdout)

@@ -89,3 +89,32 @@ def test_eval_limit_and_bad_mode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert out.splitlines()[1].split()[:3] == ["react", "1", "1"]
     assert main(["eval", "--model", model, "--mode", "dfs,bfs"]) == 2
     assert "unknown mode 'bfs'" in capsys.readouterr().err
+
+
+def test_eval_set_switches_a_mechanism_off(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`--set ground_answers=false` reaches every run: an answer with an invented fact and no
+    call is then accepted (and fails the checker) instead of being refused."""
+    tasks = _tasks(tmp_path, ["lookup-airport-lis"])
+    invented = [{"answer": "It is Lisbon Airport, code ZZZ."}]
+    args = ["eval", "--model", write_steps(tmp_path / "s.json", invented), "--tasks", str(tasks),
+            "--min-pass", "0", "--json"]
+    assert main([*args, "--set", "ground_answers=false"]) == 0
+    row = json.loads(capsys.readouterr().out)["results"][0]
+    assert row["status"] == "solved" and not row["passed"]
+    assert row["mechanisms"]["grounded_answers"] == 0
+    # with grounding on (the default) the same answer is refused; the model's next reply wins
+    steps = write_steps(tmp_path / "s2.json", [*invented, {"answer": "Sorry, I cannot tell."}])
+    assert main([*args[:2], steps, *args[3:]]) == 0
+    row = json.loads(capsys.readouterr().out)["results"][0]
+    assert row["mechanisms"]["grounded_answers"] == 1
+    assert row["answer"] == "Sorry, I cannot tell."
+
+
+def test_eval_set_rejects_unknown_settings(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    tasks = _tasks(tmp_path, ["lookup-airport-lis"])
+    model = write_steps(tmp_path / "s.json", [])
+    assert main(["eval", "--model", model, "--tasks", str(tasks), "--set", "grounding=off"]) == 2
+    assert "not an agent setting" in capsys.readouterr().err
+    assert main(["eval", "--model", model, "--tasks", str(tasks), "--set", "k"]) == 2
