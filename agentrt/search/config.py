@@ -37,6 +37,9 @@ class SearchConfig(BaseModel):
     max_children: int | None = Field(default=None, ge=1)
     #: when backing up past a committed side effect, invoke its compensating operation
     compensate: bool = True
+    #: a node whose model proposed only refused repeats this many times is a dead end (the
+    #: search backs up instead of asking again); None: only the per-node limit applies
+    max_repeats: int | None = Field(default=3, ge=1)
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

@@ -150,7 +150,7 @@ class _Search:
             return "this exact call was already tried at this point; choose a different action"
         if key in path_keys:  # a loop: the same call again gives the same result
             return ("this exact call was already made in this conversation; use its result "
-                    "above, or finish")
+                    "above, or answer the user if you have what they asked for")
         return ""
 
     # -- acting ------------------------------------------------------------------------------
@@ -228,8 +228,14 @@ class _Search:
         here: set[str] = set()
         path_keys = frozenset(call_key(s.tool, s.arguments) for s in path)
         considered = 0
+        repeats = 0  # candidates refused as repeats at this node
         cfg = self.config
         while considered < self.per_node:
+            if cfg.max_repeats is not None and repeats >= cfg.max_repeats:
+                # the model keeps proposing what it already did: asking again is wasted
+                node.result = node.result or "dead_end"
+                self.ledger.stats["repeat_dead_ends"] += 1
+                return "exhausted"
             n = min(cfg.k if cfg.batch else 1, self.per_node - considered)
             cands = await self.propose(node, path, feedback, n)
             considered += max(len(cands), 1)
@@ -238,6 +244,8 @@ class _Search:
             for i, cand in enumerate(cands):
                 child = self.new_child(node, cand, i)
                 problems = self.check(child, cand, here, batch, path_keys, path)
+                if child.status == "rejected_duplicate":
+                    repeats += 1
                 if problems:
                     feedback.append(Feedback(kind="rejected", tool=child.tool,
                                              arguments=child.arguments, text=child.status,

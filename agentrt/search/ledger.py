@@ -21,6 +21,7 @@ STAT_KEYS = (
     "ungrounded",  # proposed with an identifier from nowhere, whatever became of them
     "rejected_hallucinated", "rejected_invalid", "rejected_duplicate", "rejected_unparseable",
     "rejected_ungrounded", "answers_rejected", "answers_rejected_ungrounded",
+    "repeat_dead_ends",  # nodes given up because the model only proposed repeats
     "executed", "executed_ok", "executed_failed", "executed_invalid", "executed_ungrounded",
     "compensations",
 )

@@ -283,3 +283,21 @@ async def test_repeating_a_call_already_on_the_path_is_a_loop(make_hooks):
     assert len(ex.calls) == 1
     assert result.stats["rejected_duplicate"] == 1
     assert "already made in this conversation" in requests[2].feedback[0].violations[0]
+
+
+async def test_a_node_that_only_repeats_is_a_dead_end(make_hooks):
+    """Diversity enforced, not asked for: after ``max_repeats`` refused repeats at one node
+    the search backs up instead of asking the model again; the repeat is never sent."""
+    first = call("search_flights", origin="A", destination="B")
+    other = call("search_flights", origin="A", destination="C")
+    # below the first search the model repeats it three times: that node is given up (not
+    # asked a fourth time); back at the root the repeat is refused once more, then a
+    # different call is made and answered
+    hooks, ex, requests = make_hooks([first, first, first, first, first, other,
+                                      answer("done")])
+    result = await dfs("q", hooks, k=1, config=SearchConfig.dfs(1, max_repeats=3))
+    assert result.status == "solved"
+    assert [args["destination"] for _, args in ex.calls] == ["B", "C"]
+    assert result.stats["repeat_dead_ends"] == 1
+    assert result.stats["rejected_duplicate"] == 4
+    assert [r.node for r in requests].count(1) == 3  # node 1 was asked exactly max_repeats times
