@@ -70,7 +70,8 @@ def step_text(template: ChatTemplate, record: TrainingRecord, *, eot: str) -> St
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenSequence:
-    """Token ids with the spans (``[start, end)``) whose tokens the loss covers."""
+    """Token ids with the spans (``[start, end)``) whose tokens the loss covers (a span twice
+    when two records share it: it counts twice)."""
 
     ids: tuple[int, ...]
     spans: tuple[tuple[int, int], ...]
@@ -119,12 +120,13 @@ class Packing:
 
 
 def pack(sequences: Sequence[TokenSequence], *, max_length: int) -> Packing:
-    """Fold every sequence that is a strict token prefix of another into it (see the module
+    """Fold every sequence that is a token prefix of another into it (see the module
     docstring); sequences longer than ``max_length`` are dropped (their records listed).
 
     In lexicographic order all extensions of a sequence follow it directly, so a sequence is
     a prefix of some other exactly when it is a prefix of its successor; folding runs from the
-    end, so a chain ``a ⊂ b ⊂ c`` ends up in ``c``. Equal sequences stay apart (each counts).
+    end, so a chain ``a ⊂ b ⊂ c`` ends up in ``c``. A span is kept once per record, so equal
+    sequences (the same step twice) fold together and still count twice in the loss.
     """
     kept = [s for s in sequences if len(s) <= max_length]
     dropped = tuple(r for s in sequences if len(s) > max_length for r in s.records)
@@ -133,8 +135,8 @@ def pack(sequences: Sequence[TokenSequence], *, max_length: int) -> Packing:
     for seq in reversed(order):
         if merged:
             nxt = merged[-1]
-            if len(seq) < len(nxt) and nxt.ids[: len(seq)] == seq.ids:
-                spans = tuple(sorted(set(seq.spans) | set(nxt.spans)))
+            if len(seq) <= len(nxt) and nxt.ids[: len(seq)] == seq.ids:
+                spans = tuple(sorted(seq.spans + nxt.spans))
                 merged[-1] = TokenSequence(ids=nxt.ids, spans=spans,
                                            records=tuple(sorted(seq.records + nxt.records)))
                 continue

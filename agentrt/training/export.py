@@ -46,7 +46,7 @@ def write_peft(model: Any, directory: str | Path, *,
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = get_peft_model_state_dict(model)
+    state = get_peft_model_state_dict(model, save_embedding_layers=False)  # no hub lookup
     cast = torch.float16 if dtype == "f16" else torch.float32
     tensors = {k: v.detach().to("cpu", cast).contiguous() for k, v in state.items()}
     save_file(tensors, str(directory / "adapter_model.safetensors"), metadata={"format": "pt"})

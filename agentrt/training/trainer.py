@@ -250,7 +250,8 @@ def _save_checkpoint(model: Any, optimizer: Any, out: Path, *, step: int,
     final = root / f"step-{step:08d}"
     tmp = root / f".step-{step:08d}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))  # the LoRA weights only: a usable PEFT adapter
+    # the LoRA weights only: a usable PEFT adapter (save_embedding_layers=False: no hub lookup)
+    model.save_pretrained(str(tmp), save_embedding_layers=False)
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")  # written last
     if final.exists():

@@ -1,0 +1,283 @@
+"""The whole path on a tiny random Qwen2 (seconds, no download): records → finetune → PEFT and GGUF
+adapters → llama.cpp loads base + adapter → the native decoder proposes the trained steps; the
+adapter round trip (PEFT and GGUF give the same logits); reply-only loss, packing, checkpoints,
+resume and out-of-memory. Skipped without the train extra (and llama.cpp, where it is used)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXTRA = "the training tests need the train extra: pip install 'agentrt[train]'"
+torch = pytest.importorskip("torch", reason=EXTRA)
+pytest.importorskip("peft", reason=EXTRA)
+pytest.importorskip("gguf", reason=EXTRA)
+
+from agentrt.backends.native import ChatTemplate, render_prompt  # noqa: E402
+from agentrt.errors import ConfigError  # noqa: E402
+from agentrt.training import trainer as trainer_module  # noqa: E402
+from agentrt.training.base import Tokenizer, inspect_base, load_model, load_tokenizer  # noqa: E402
+from agentrt.training.errors import TrainingError  # noqa: E402
+from agentrt.training.examples import step_text, tokenize_steps  # noqa: E402
+from agentrt.training.export import peft_to_gguf, read_gguf_adapter  # noqa: E402
+from agentrt.training.pipeline import (  # noqa: E402
+    FinetuneManifest,
+    check_tokenizer,
+    finetune,
+    prepare,
+)
+from agentrt.training.records import read_records  # noqa: E402
+from agentrt.training.trainer import (  # noqa: E402
+    LoraSettings,
+    TrainSettings,
+    attach_lora,
+    last_checkpoint,
+    train,
+)
+from tests.training import tiny_model as tm  # noqa: E402
+
+LORA = LoraSettings(r=8, alpha=16)
+FAST = TrainSettings(epochs=40, learning_rate=1e-2, checkpoint_every=20, precision="fp32")
+CALL_SCHEMA = {"anyOf": [{"type": "object", "properties": {
+    "name": {"const": "get_airport"},
+    "arguments": {"type": "object", "properties": {"code": {"type": "string"}},
+                  "required": ["code"]}}, "required": ["name", "arguments"]}]}
+
+
+@pytest.fixture(scope="module")
+def bed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("tiny")
+    base = tm.write_tiny_gguf(root / "tiny.gguf")
+    data = tm.write_records(root / "records.jsonl")
+    info = inspect_base(base)
+    return {"root": root, "base": base, "data": data, "info": info,
+            "tokenizer": load_tokenizer(info), "records": read_records([data])}
+
+
+@pytest.fixture(scope="module")
+def trained(bed: dict[str, Any]) -> tuple[Path, FinetuneManifest]:
+    out = bed["root"] / "out"
+    return out, finetune([bed["data"]], out, base=bed["base"], lora=LORA, settings=FAST)
+
+
+def _llama(base: Path, lora: Path | None = None, **kw: Any) -> Any:
+    llama_cpp = pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (embedded)")
+    return llama_cpp.Llama(model_path=str(base), lora_path=str(lora) if lora else None,
+                           n_ctx=512, verbose=False, **kw)
+
+
+def _propose(llm: Any, record: Any) -> str:
+    from agentrt.backends.native import NativeDecoder
+
+    decoder = NativeDecoder(llm)
+    prompt = render_prompt(ChatTemplate(tm.TEMPLATE), record.messages, record.tools)
+    return decoder.decode(decoder.tokenize(prompt), call_schema=CALL_SCHEMA,
+                          max_tokens=60).text
+
+
+def test_records_to_adapters_to_llama_cpp_proposals(bed: dict[str, Any],
+                                                     trained: tuple[Path, FinetuneManifest]
+                                                     ) -> None:
+    out, manifest = trained
+    assert manifest.data["records"] == 2 and manifest.data["sequences"] == 1  # packed
+    assert manifest.training["steps"] == 40 and manifest.training["tokens_per_second"] > 0
+    losses = [p["loss"] for p in manifest.loss_curve]
+    assert len(losses) == 40 and losses[-1] < losses[0] / 10
+    assert json.loads((out / "training.json").read_text()) == json.loads(
+        manifest.model_dump_json())
+    gguf_info = read_gguf_adapter(out / "adapter.gguf")
+    meta = gguf_info["metadata"]
+    assert (meta["general.type"], meta["adapter.type"], meta["general.architecture"]) == \
+        ("adapter", "lora", "qwen2")
+    assert meta["adapter.lora.alpha"] == pytest.approx(16.0)
+    shapes = gguf_info["tensors"]
+    assert shapes["blk.0.attn_q.weight.lora_a"] == (8, 64)      # (r, in)
+    assert shapes["blk.1.ffn_down.weight.lora_b"] == (64, 8)    # (out, r)
+    assert len(shapes) == 2 * 7 * 2 and not any("token_embd" in n or n.split(".")[0] == "output"
+                                                for n in shapes)
+    assert manifest.artifacts["gguf"]["bytes"] == (out / "adapter.gguf").stat().st_size
+
+    call, answer = bed["records"]
+    tuned = _llama(bed["base"], out / "adapter.gguf")
+    assert json.loads(_propose(tuned, call).split("\n")[1]) == \
+        {"name": "get_airport", "arguments": tm.CALL_ARGS}
+    assert _propose(tuned, answer) == tm.ANSWER
+    stock = _llama(bed["base"])
+    assert _propose(stock, answer) != tm.ANSWER  # the adapter made the difference
+
+
+def _prompt_ids(bed: dict[str, Any]) -> list[int]:
+    text = step_text(ChatTemplate(tm.TEMPLATE), bed["records"][1], eot="<|im_end|>")
+    return bed["tokenizer"].encode(text.prompt + text.target)
+
+
+@pytest.mark.parametrize("dtype", ["f16", "f32"])
+def test_peft_and_gguf_adapters_give_the_same_logits(bed: dict[str, Any],
+                                                     trained: tuple[Path, FinetuneManifest],
+                                                     tmp_path: Path, dtype: str) -> None:
+    from peft import PeftModel
+
+    out, _ = trained
+    gguf_path = peft_to_gguf(out / "adapter", tmp_path / f"a-{dtype}.gguf",
+                             architecture="qwen2", n_layers=2, dtype=dtype)  # type: ignore[arg-type]
+    ids = _prompt_ids(bed)
+    model = PeftModel.from_pretrained(load_model(bed["info"]), str(out / "adapter")).eval()
+    with torch.no_grad():
+        peft_logits = model(torch.tensor([ids])).logits[0].numpy()
+        with model.disable_adapter():
+            base_logits = model(torch.tensor([ids])).logits[0].numpy()
+    import numpy as np
+
+    llm = _llama(bed["base"], gguf_path, logits_all=True)
+    llm.eval(ids)
+    cpp_logits = np.array(llm.scores[: len(ids)])
+    changed = np.abs(peft_logits - base_logits).max()
+    assert changed > 1.0  # the adapter moves the logits a lot …
+    assert np.abs(peft_logits - cpp_logits).max() < 0.01 * changed  # … and both runtimes agree
+    assert (peft_logits[-5:].argmax(-1) == cpp_logits[-5:].argmax(-1)).all()
+
+
+def test_the_loss_covers_reply_tokens_only_and_equals_the_masked_full_loss(
+        bed: dict[str, Any]) -> None:
+    packing = prepare(bed["records"], bed["info"], bed["tokenizer"], max_length=4096)
+    [seq] = packing.sequences
+    model = attach_lora(load_model(bed["info"]), LORA)
+    ids = torch.tensor([seq.ids])
+    labels = torch.full_like(ids, -100)
+    for start, end in seq.spans:
+        labels[0, start:end] = ids[0, start:end]
+    with torch.no_grad():
+        full = model(input_ids=ids, labels=labels).loss
+        ours = trainer_module._loss_sum(model, [seq], bed["tokenizer"].pad_id,
+                                        torch.device("cpu")) / seq.target_tokens
+    assert float(ours) == pytest.approx(float(full), rel=1e-5)
+
+
+def test_packing_gives_the_gradients_of_the_separate_steps(bed: dict[str, Any]) -> None:
+    template = ChatTemplate(tm.TEMPLATE)
+    texts = [step_text(template, r, eot="<|im_end|>") for r in bed["records"]]
+    steps = tokenize_steps(texts, bed["tokenizer"].encode)
+    [packed] = prepare(bed["records"], bed["info"], bed["tokenizer"], max_length=4096).sequences
+    model = attach_lora(load_model(bed["info"]), LORA)
+    torch.nn.init.normal_(next(p for n, p in model.named_parameters() if "lora_B" in n))
+    cpu, pad = torch.device("cpu"), bed["tokenizer"].pad_id
+
+    def grads(groups: list[list[Any]]) -> tuple[float, list[Any]]:
+        model.zero_grad()
+        total = sum(trainer_module._loss_sum(model, g, pad, cpu) for g in groups)
+        total.backward()
+        return float(total.detach()), [p.grad.clone() for p in model.parameters() if p.requires_grad]
+
+    loss_packed, g_packed = grads([[packed]])
+    loss_apart, g_apart = grads([[s] for s in steps])
+    assert loss_packed == pytest.approx(loss_apart, rel=1e-5)
+    worst = max(float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+                for a, b in zip(g_packed, g_apart, strict=True))
+    assert worst < 1e-4
+
+
+def _run(bed: dict[str, Any], out: Path, **kw: Any) -> Any:
+    packing = prepare(bed["records"], bed["info"], bed["tokenizer"], max_length=4096)
+    model = attach_lora(load_model(bed["info"]), LORA, seed=0)
+    settings = TrainSettings(epochs=6, learning_rate=5e-3, checkpoint_every=2, precision="fp32")
+    result = train(model, packing.sequences, pad_id=bed["tokenizer"].pad_id, out=out,
+                   settings=settings, **kw)
+    return model, result
+
+
+def _lora_state(model: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
+
+
+def test_an_interrupted_run_leaves_a_usable_checkpoint_and_resumes_to_the_same_adapter(
+        bed: dict[str, Any], tmp_path: Path) -> None:
+    from peft import PeftModel
+
+    straight, _ = _run(bed, tmp_path / "a")
+
+    def stop_at_3(stats: Any) -> None:
+        if stats.step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(bed, tmp_path / "b", on_step=stop_at_3)
+    ckpt = last_checkpoint(tmp_path / "b")
+    assert ckpt is not None and ckpt.name == "step-00000002"
+    # a checkpoint being written when the process died never counts
+    (tmp_path / "b" / "checkpoints" / ".step-00000004.tmp-1").mkdir()
+    shutil.copytree(ckpt, tmp_path / "b" / "checkpoints" / "step-00000004")
+    (tmp_path / "b" / "checkpoints" / "step-00000004" / "state.json").unlink()
+    assert last_checkpoint(tmp_path / "b") == ckpt
+    PeftModel.from_pretrained(load_model(bed["info"]), str(ckpt))  # a usable adapter as it is
+
+    resumed, result = _run(bed, tmp_path / "b", resume=True)
+    assert result.resumed_from == 2 and result.steps == 4
+    a, b = _lora_state(straight), _lora_state(resumed)
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    curve_a = [json.loads(x) for x in (tmp_path / "a" / "loss.jsonl").read_text().splitlines()]
+    curve_b = [json.loads(x) for x in (tmp_path / "b" / "loss.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in curve_b] == [1, 2, 3, 4, 5, 6]
+    assert [c["loss"] for c in curve_b] == pytest.approx([c["loss"] for c in curve_a], rel=1e-5)
+
+
+def test_resume_refuses_other_data(bed: dict[str, Any], tmp_path: Path) -> None:
+    _run(bed, tmp_path / "c", on_step=None)
+    packing = prepare(bed["records"][:1], bed["info"], bed["tokenizer"], max_length=4096)
+    model = attach_lora(load_model(bed["info"]), LORA)
+    with pytest.raises(TrainingError, match="other training data"):
+        train(model, packing.sequences, pad_id=0, out=tmp_path / "c", resume=True,
+              settings=TrainSettings(checkpoint_every=2, precision="fp32"))
+
+
+def test_out_of_memory_names_the_last_checkpoint(bed: dict[str, Any], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    real, calls = trainer_module._loss_sum, []
+
+    def flaky(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to "
+                               "allocate 123456789 bytes")
+        return real(*args)
+
+    monkeypatch.setattr(trainer_module, "_loss_sum", flaky)
+    with pytest.raises(TrainingError, match="out of memory at step 3") as info:
+        _run(bed, tmp_path / "d")
+    assert info.value.checkpoint is not None and info.value.checkpoint.endswith("step-00000002")
+    assert "--resume" in str(info.value)
+
+
+def test_the_tokenizer_matches_llama_cpp_and_the_check_catches_a_split_tool_tag(
+        bed: dict[str, Any]) -> None:
+    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (embedded)")
+    text = step_text(ChatTemplate(tm.TEMPLATE), bed["records"][1], eot="<|im_end|>")
+    assert check_tokenizer(bed["info"], bed["tokenizer"], [text.prompt + text.target]) == 1
+    raw = bed["tokenizer"].hf.__class__.from_pretrained(str(bed["base"].parent),
+                                                        gguf_file=bed["base"].name)
+    plain = Tokenizer(encode=lambda s: list(raw(s, add_special_tokens=False)["input_ids"]),
+                      pad_id=0, hf=raw)
+    assert len(plain.encode("<tool_call>")) > 1  # what transformers' GGUF tokenizer does
+    with pytest.raises(ConfigError, match="disagree"):
+        check_tokenizer(bed["info"], plain, [text.prompt + text.target])
+
+
+def test_the_cli_trains_in_bf16_and_writes_both_adapters(bed: dict[str, Any], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    from agentrt.cli import main
+
+    out = tmp_path / "cli"
+    code = main(["finetune", str(bed["data"]), "--out", str(out), "--base", str(bed["base"]),
+                 "--max-steps", "2", "--rank", "4", "--targets", "attn", "--threads", "1"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "step 2: loss" in captured.err and "GGUF adapter:" in captured.out
+    manifest = json.loads((out / "training.json").read_text())
+    assert manifest["training"]["precision"] == "bf16" and manifest["lora"]["r"] == 4
+    assert set(read_gguf_adapter(out / "adapter.gguf")["tensors"]) == {
+        f"blk.{i}.attn_{t}.weight.lora_{ab}" for i in range(2)
+        for t in ("q", "k", "v", "output") for ab in "ab"}
