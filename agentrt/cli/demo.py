@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from agentrt.cli.common import add_model_arg, close_backend, load_model, run_async
+from agentrt.cli.run import add_memory_options, demonstrations_arg, remember_run
 
 __all__ = ["DEFAULT_REQUEST", "DESCRIPTION", "add_arguments", "default_request", "demo_budget",
            "demo_instructions", "run"]
@@ -62,6 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="search mode (default dfs)")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="wall-clock limit of the run (default 900)")
+    add_memory_options(p, default_store="the demonstrations shipped with the demo")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +74,7 @@ async def _demo(args: argparse.Namespace) -> int:
     import agentrt_demo  # the demo package sits above the library: only demo commands load it
     from agentrt.agent import Agent
     from agentrt.cli.render import LiveRenderer, bookings, render_result
+    from agentrt_demo.teacher import DEMONSTRATIONS_FILE
 
     started = time.perf_counter()
     backend = await load_model(args.model)
@@ -87,10 +90,13 @@ async def _demo(args: argparse.Namespace) -> int:
                 budget = budget.model_copy(update={"max_seconds": args.max_seconds})
             agent = Agent(backend, toolset, search=args.search, policy="allow", budget=budget,
                           credentials=agentrt_demo.demo_credentials(toolset, services.api_key),
-                          instructions=demo_instructions(today))
+                          instructions=demo_instructions(today),
+                          demonstrations=demonstrations_arg(args.demonstrations,
+                                                            str(DEMONSTRATIONS_FILE)))
             t0 = time.perf_counter()
             result = await agent.run(request, on_event=LiveRenderer(verbose=args.verbose))
             render_result(result, seconds=time.perf_counter() - t0)
+            remember_run(result, toolset, args.remember)
     finally:
         await close_backend(backend)
     committed = [b for b in bookings(result) if b[2] == "committed"]

@@ -70,6 +70,19 @@ def _world(args: argparse.Namespace) -> Iterator[tuple[Any, Any, str]]:
                f"Today is {today}. {args.instructions}".strip())
 
 
+def _demonstrations(args: argparse.Namespace) -> str | None:
+    """The store for worked examples: ``--demonstrations``, else for the demo world the
+    demonstrations shipped with the demo."""
+    from agentrt.cli.run import demonstrations_arg
+
+    default = None
+    if not args.spec:
+        from agentrt_demo.teacher import DEMONSTRATIONS_FILE
+
+        default = str(DEMONSTRATIONS_FILE)
+    return demonstrations_arg(args.demonstrations, default)
+
+
 def run(args: argparse.Namespace) -> int:
     from agentrt.agent import Agent
     from agentrt.cli.session import Session
@@ -83,13 +96,15 @@ def run(args: argparse.Namespace) -> int:
         loop.close()
         raise
     budget = Budget(max_seconds=args.max_seconds) if args.max_seconds else None
+    demonstrations = _demonstrations(args)
     with _world(args) as (toolset, credentials, instructions):
         def make_agent(policy: Any) -> Any:
             return Agent(backend, toolset, search=args.search, policy=policy, budget=budget,
-                         credentials=credentials, instructions=instructions)
+                         credentials=credentials, instructions=instructions,
+                         demonstrations=demonstrations)
 
         session = Session(make_agent, toolset, policy=args.policy, loop=loop,
-                          verbose=args.verbose)
+                          verbose=args.verbose, remember=args.remember)
         try:
             with _readline():
                 session.write(f"agentrt repl: {len(toolset.tools)} tools, model {backend.name}, "

@@ -23,7 +23,8 @@ from agentrt.cli.common import (
 )
 from agentrt.errors import ConfigError
 
-__all__ = ["DESCRIPTION", "add_arguments", "add_run_options", "build_policy", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "add_memory_options", "add_run_options",
+           "build_policy", "remember_run", "run"]
 
 DESCRIPTION = ("Run one request: the model proposes calls, each is checked against the spec "
                "before it is sent.")
@@ -45,7 +46,40 @@ def add_run_options(p: argparse.ArgumentParser, *, spec_required: bool) -> None:
     p.add_argument("--max-seconds", type=float, default=None, help="wall-clock limit per run")
     p.add_argument("--instructions", default="",
                    help="extra system instructions (e.g. today's date)")
+    add_memory_options(p)
     add_model_arg(p)
+
+
+def add_memory_options(p: argparse.ArgumentParser, *, default_store: str = "none") -> None:
+    """``--demonstrations FILE`` (worked examples from a store of solved runs) and
+    ``--remember [FILE]`` (record solved runs in one: by default the user's store)."""
+    p.add_argument("--demonstrations", metavar="FILE", default=None,
+                   help="a store of solved runs: the one most like the request is shown to "
+                        f"the model as a worked example (default: {default_store}; 'none': "
+                        "no examples)")
+    p.add_argument("--remember", nargs="?", const="", default=None, metavar="FILE",
+                   help="record solved runs as demonstrations in FILE (default: "
+                        "$AGENTRT_HOME/demonstrations.jsonl, else "
+                        "~/.cache/agentrt/demonstrations.jsonl)")
+
+
+def remember_run(result: Any, toolset: Any, dest: str | None, stream: Any = None) -> None:
+    """With ``--remember``: append a solved run that made calls to the store ``dest`` ("":
+    the user's store) and say so on ``stream``."""
+    if dest is None:
+        return
+    from agentrt.demonstrations import record_run, user_store
+
+    path = dest or str(user_store())
+    if record_run(result, toolset.names, path):
+        print(f"remembered as a demonstration → {path}", file=stream or sys.stderr)
+
+
+def demonstrations_arg(value: str | None, default: str | None = None) -> str | None:
+    """The store ``--demonstrations`` names (``none`` turns the default off)."""
+    if value is not None and value.strip().lower() in ("none", "off", ""):
+        return None
+    return value if value is not None else default
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,12 +130,14 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         agent = Agent(backend, toolset, search=args.search, budget=budget,
                       policy=build_policy(args.policy, sys.stderr), credentials=credentials,
-                      instructions=args.instructions)
+                      instructions=args.instructions,
+                      demonstrations=demonstrations_arg(args.demonstrations))
         started = time.perf_counter()
         result = await agent.run(args.request,
                                  on_event=LiveRenderer(live, verbose=args.verbose))
     finally:
         await close_backend(backend)
+    remember_run(result, toolset, args.remember)
     if args.save:
         from agentrt.trace import write_jsonl
 

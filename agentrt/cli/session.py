@@ -61,8 +61,10 @@ class Session:
 
     def __init__(self, make_agent: Callable[[Any], Any], toolset: Any, *, policy: str,
                  loop: asyncio.AbstractEventLoop | None = None, out: TextIO | None = None,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, remember: str | None = None) -> None:
         self.out = out or sys.stdout
+        #: record solved runs as demonstrations here ("" the user's store; None: not at all)
+        self.remember = remember
         self.toolset = toolset
         self.verbose = verbose
         self.runs: list[Any] = []
@@ -132,6 +134,10 @@ class Session:
             self.task = None
         render_result(result, self.out, seconds=time.perf_counter() - started)
         self.runs.append(result)
+        if self.remember is not None:
+            from agentrt.cli.run import remember_run
+
+            remember_run(result, self.toolset, self.remember, self.out)
         return result
 
     def _drain(self) -> None:

@@ -44,7 +44,7 @@ from agentrt_demo.seed_data import AIRPORTS, NO_SERVICE
 from agentrt_demo.task_model import CATEGORIES, Task
 from agentrt_demo.tasks import TASKS_FILE, _request, _resolve
 
-__all__ = ["OverlapError", "eval_index", "generate_raw", "generate_tasks", "normalized_request",
+__all__ = ["EVAL_NAMES", "OverlapError", "eval_index", "generate_raw", "generate_tasks", "normalized_request",
            "overlap", "signature"]
 
 _CODES = [a[0] for a in AIRPORTS]
@@ -64,6 +64,9 @@ _PEOPLE: tuple[tuple[str, str, str], ...] = (
     ("Hanna", "Nowak", "1998-12-12"), ("Samuel", "Okafor", "1983-03-29"),
     ("Clara", "Dubois", "1994-06-06"), ("Jonas", "Weber", "1980-01-15"),
 )
+#: the travellers of the evaluation tasks (never used here)
+EVAL_NAMES = ("ana silva", "ben carter", "lea keller", "omar haddad", "piet de vries",
+              "yuki tanaka", "joao silva", "sara haddad", "noah haddad", "mia carter")
 _KIN = ("Rui", "Ines", "Paula", "Leo", "Emma", "Max", "Sofia", "Hugo", "Alma", "Theo")
 _REF = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -73,7 +76,7 @@ class OverlapError(AssertionError):
 
 
 # -- overlap with the evaluation set -------------------------------------------------------------
-_DATE = re.compile(r"\{date[+-]\d+\}|\b\d{4}-\d{2}-\d{2}\b")
+_DATE = re.compile(r"\{date[+-]\d+\}|\b\d{4}-\d{2}-\d{2}\b", re.IGNORECASE)
 
 
 def normalized_request(text: str) -> str:
@@ -207,6 +210,13 @@ class _Draw:
 
     def __init__(self, rng: random.Random, inv: _Inventory) -> None:
         self.rng, self.inv = rng, inv
+        #: fixed for one task across redraws, so a variant that is hard to satisfy is
+        #: redrawn with new places and dates, not replaced by an easier variant
+        self.variant = 0.0
+
+    def kind(self, options: list[str]) -> str:
+        """The task's variant among ``options``."""
+        return options[int(self.variant * len(options)) % len(options)]
 
     def day(self, low: int = 4, high: int = 100) -> int:
         return self.rng.randint(low, high)
@@ -264,7 +274,7 @@ Maker = Callable[[_Draw], "dict[str, Any] | None"]
 
 
 def _lookup(d: _Draw) -> dict[str, Any] | None:
-    kind = d.pick(["airport", "city", "cheapest", "earliest", "business", "hotel"])
+    kind = d.kind(["airport", "city", "cheapest", "earliest", "business", "hotel"])
     if kind == "airport":
         code = d.pick(_CODES)
         req = d.pick(["Which airport has the code {c}? Give me its full name.",
@@ -334,11 +344,15 @@ def _book(pick: str, nonstop: bool = False) -> Maker:
         "earliest": ["Book the first economy departure of the day from {a} to {b} on {d} for "
                      "{who}; contact email {e}.",
                      "{who} wants to leave {a} as early as possible on {d} for {b}. Book the "
-                     "earliest economy flight, email {e}."],
+                     "earliest economy flight, email {e}.",
+                     "Whatever leaves {a} first on {d} heading to {b}, economy: book it for "
+                     "{who}. Confirmation to {e}."],
         "nonstop": ["Book {who} on the cheapest direct economy flight {a} to {b} on {d}, no "
                     "connections please. Email {e}.",
                     "Only nonstop: reserve the lowest economy fare from {a} to {b} on {d} for "
-                    "{who}, contact {e}."],
+                    "{who}, contact {e}.",
+                    "No layovers for {who}: find the cheapest direct economy {a}-{b} flight on "
+                    "{d} and book it. Email {e}."],
     }
 
     def make(d: _Draw) -> dict[str, Any] | None:
@@ -364,7 +378,7 @@ def _hotel_spec(d: _Draw, city: str, day: int, stay: int, guest: Mapping[str, st
 
 def _hotel(d: _Draw) -> dict[str, Any] | None:
     city, day, stay, person = d.pick(_CITIES), d.day(5, 95), d.rng.randint(1, 6), d.person()
-    kind = d.pick(["cheapest", "best_rated", "min_rating", "family"])
+    kind = d.kind(["cheapest", "best_rated", "min_rating", "family"])
     guests = 4 if kind == "family" else d.rng.choice((1, 2)) if kind != "min_rating" else 1
     extra: dict[str, Any] = {}
     if kind == "best_rated":
@@ -408,7 +422,9 @@ def _trip(d: _Draw) -> dict[str, Any] | None:
     req = d.pick(["Organise my trip to {c}: the cheapest economy flight {a} to {b} on {d}, and "
                   "the cheapest hotel room there for one from {d} to {o}. I'm {who}, {e}.",
                   "Book me {a}->{b} on {d} (cheapest economy) plus the cheapest single-guest "
-                  "hotel room in {c} until {o}. Traveller {who}, contact {e}."])
+                  "hotel room in {c} until {o}. Traveller {who}, contact {e}.",
+                  "Trip for {who} ({e}): fly {a} to {b} on {d}, cheapest economy, and stay in "
+                  "{c} until {o} in the cheapest room for one person. Please book both."])
     return {"request": req.format(a=a, b=b, c=city, d=_d(day),
                                   o=_d(day + stay), who=_who(person),
                                   e=_email(person)),
@@ -417,7 +433,7 @@ def _trip(d: _Draw) -> dict[str, Any] | None:
 
 
 def _cancel(d: _Draw) -> dict[str, Any] | None:
-    kind = d.pick(["flight", "hotel", "both", "say_flight", "rebook"])
+    kind = d.kind(["flight", "hotel", "both", "say_flight", "rebook"])
     person, other = d.rng.sample(_PEOPLE, 2)
     p = {"first_name": person[0], "last_name": person[1], "birth_date": person[2]}
     q = {"first_name": other[0], "last_name": other[1], "birth_date": other[2]}
@@ -484,14 +500,16 @@ def _multi(d: _Draw) -> dict[str, Any] | None:
     req = d.pick(["Book the {p} {c} flight from {a} to {b} on {d} for {k} travellers: {n}. "
                   "Contact {e}.",
                   "We are {k}: {n}. Please book us together on the {p} {c} flight {a} to {b} "
-                  "on {d}; email {e}."])
+                  "on {d}; email {e}.",
+                  "Group booking, {k} seats on one booking: {n}. Take the {p} {c} option "
+                  "from {a} to {b} on {d} and send it to {e}."])
     return {"request": req.format(p=pick, c=cabin, a=a, b=b, d=_d(day), k=size,
                                   n=names, e=_email(people[0])),
             "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
 
 
 def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
-    kind = d.pick(["no_route", "sold_out", "hotels_full", "past_date", "over_budget"])
+    kind = d.kind(["no_route", "sold_out", "hotels_full", "past_date", "over_budget"])
     person = d.person()
     who, email = _who(person), _email(person)
     negative = {"kind": "negative"}
@@ -552,7 +570,7 @@ def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
 
 
 def _ambiguous(d: _Draw) -> dict[str, Any] | None:
-    kind = d.pick(["date", "passenger", "reference", "city", "airport"])
+    kind = d.kind(["date", "passenger", "reference", "city", "airport"])
     person = d.person()
     name = f"{person['first_name']} {person['last_name']}"
     question = {"kind": "question"}
@@ -607,6 +625,7 @@ def generate_raw(n: int, seed: int = 0, *, today: date | None = None,
         draw = _Draw(rng, inv)
         for i in range(n):
             category = categories[i % len(categories)]
+            draw.variant = rng.random()
             for _ in range(tries):
                 raw = _MAKERS[category](draw)
                 if raw is None or overlap({**raw, "category": category}, index):

@@ -29,6 +29,7 @@ import random
 import re
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from agentrt.backends.base import Capabilities, Sampling
@@ -36,7 +37,12 @@ from agentrt.prompts import describe_call
 from agentrt.protocol import Candidate
 from agentrt_demo.task_model import Task
 
-__all__ = ["DemoTeacher", "MistakeKind", "Obs"]
+__all__ = ["DEMONSTRATIONS_FILE", "DemoTeacher", "MistakeKind", "Obs"]
+
+#: the demonstrations shipped for the demo toolset: solved runs of generated tasks (never the
+#: evaluation's), made by ``AGENTRT_DEMO_TODAY=2026-11-25 agentrt synth --generate 40 --seed 1000
+#: --recovery 0 --out /tmp/steps.jsonl --demonstrations tools/agentrt_demo/data/demonstrations.jsonl``
+DEMONSTRATIONS_FILE = Path(__file__).with_name("data") / "demonstrations.jsonl"
 
 MistakeKind = Literal["unknown_tool", "bad_argument", "invented_id"]
 _SORT = {"cheapest": "price", "earliest": "departure_time", "shortest": "duration"}
