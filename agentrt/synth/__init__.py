@@ -36,8 +36,8 @@ Record format (``agentrt.step/1``, one JSON object per line; the pydantic model 
       "repair": false,     # true when an earlier proposal at this point was rejected or failed
                            # (the messages end with the notes about it)
       "provenance": {"task_id": ..., "category": ..., "seed": ..., "teacher": ...,
-                     "recovery": bool,     # the run includes a deliberately wrong proposal
-                     "query": ..., "run": ...}
+                     "query": ...,         # the user's request
+                     "recovery": bool}     # some step of this run is a repair (see "repair")
     }
 
 Only steps on the solved path are records (rejected proposals are never targets; they are in
@@ -47,7 +47,8 @@ reply with the same template (``native_messages`` turns a finish call into plain
 
 ``agentrt synth`` writes the records to ``--out`` and a summary beside it
 (``<out>.summary.json``: tasks tried, kept, by category, recovery share, rejected reasons,
-seconds).
+seconds). The loop itself is :func:`agentrt.synth.run.asynthesize`; the demo's generator and
+programmatic teacher are ``agentrt_demo.generate`` and ``agentrt_demo.teacher``.
 """
 
 from __future__ import annotations

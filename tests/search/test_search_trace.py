@@ -29,7 +29,7 @@ from agentrt.trace import (
 from .conftest import SPEC, FakeExecutor, obs
 
 
-def OFFERS(args):  # noqa: N802 - a response table entry, like the executor's
+def OFFERS(args):
     """Search results that name the offers the scripted steps book (so their ids are
     grounded in an observation)."""
     return obs("search_flights", args, body=[{"offer_id": "O1"}, {"offer_id": "O2"},

@@ -322,7 +322,7 @@ def _lookup(d: _Draw) -> dict[str, Any] | None:
                       "Business class from {a} to {b} on {d}: what's the lowest fare? No "
                       "booking."])
     else:
-        say = d.pick([["price"], ["flight_number", "price"]])
+        say = d.rng.choice([["price"], ["flight_number", "price"]])
         req = d.pick(["Find me the lowest economy fare from {a} to {b} on {d} and tell me "
                       "the flight number. Don't book it.",
                       "What's the cheapest economy ticket {a} -> {b} on {d}, and which "
@@ -575,6 +575,7 @@ def _ambiguous(d: _Draw) -> dict[str, Any] | None:
     name = f"{person['first_name']} {person['last_name']}"
     question = {"kind": "question"}
     (a, b), day = d.route(), d.day()
+    hints: dict[str, Any]
     if kind == "date":
         req = d.pick(["I'd like a flight from {ca} to {cb} for {n}.",
                       "Book {n} on a flight {a} to {b}, please."])

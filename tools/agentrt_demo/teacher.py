@@ -531,7 +531,8 @@ def _conversation(messages: Sequence[Mapping[str, Any]]) -> tuple[list[tuple[_Ca
             args = fn.get("arguments")
             with contextlib.suppress(ValueError):
                 args = json.loads(args) if isinstance(args, str) else args
-            path.append((_Call(tool=str(fn.get("name")), arguments=args),
+            path.append((_Call(tool=str(fn.get("name")),
+                               arguments=args if isinstance(args, dict) else {}),
                          _read_obs(results.get(c.get("id"), ""))))
     first_user = next((i for i, m in enumerate(messages) if m.get("role") == "user"), -1)
     last = len(messages) - 1
