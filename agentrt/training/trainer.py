@@ -3,12 +3,12 @@
 * **Device and precision**: CUDA when present, else the CPU; bf16 autocast by default (the
   weights and the LoRA parameters stay float32, the matrix products run in bf16: about twice
   as fast as float32 on this CPU), ``precision="fp32"`` to turn it off.
-* **Only the needed logits**: the backbone's hidden states are taken at the positions that
-  predict a reply token, and only those go through ``lm_head`` (a 152k-word vocabulary times
-  every prompt position would cost more than the rest of the model).
+* **The forward pass** (:mod:`~agentrt.training.forward`): a common prefix of a micro-batch
+  (the system prompt and tool schemas every step shares) runs once; logits only where a reply
+  token is predicted.
 * **Steps**: one optimizer step is one :class:`~agentrt.training.examples.Batch` (about
   ``batch_tokens`` tokens), run through the model in micro-batches of at most
-  ``micro_batch_tokens`` padded tokens; the loss is the mean over the step's reply tokens.
+  ``micro_batch_tokens`` evaluated tokens; the loss is the mean over the step's reply tokens.
   AdamW, linear warm-up then linear decay, gradient clipping at 1.0.
 * **Checkpoints** every ``checkpoint_every`` steps and at the end, each written to a temporary
   directory and renamed into place (``checkpoints/step-00000012``): a run that is killed —
@@ -26,12 +26,13 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from agentrt._log import get_logger
+from agentrt.training import forward
 from agentrt.training.errors import TrainingError, require
 from agentrt.training.examples import Batch, TokenSequence, make_batches
 
@@ -93,7 +94,8 @@ class TrainSettings:
     keep_checkpoints: int = 2
     device: str = "auto"                  #: auto | cpu | cuda
     precision: Literal["auto", "bf16", "fp32"] = "auto"
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = False  #: less memory, slower; no shared-prefix pass
+    shared_prefix: bool = True            #: run a micro-batch's common prefix once
     threads: int | None = None            #: torch CPU threads (None: torch's default)
 
 
@@ -108,7 +110,7 @@ class StepStats:
     sequences: int
     tokens: int
     target_tokens: int
-    padded_tokens: int
+    computed_tokens: int  #: token positions evaluated (shared prefix once, padding included)
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,42 +182,6 @@ def _autocast(device: Any, precision: str) -> Callable[[], contextlib.AbstractCo
     if precision == "fp32":
         return contextlib.nullcontext
     return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-
-
-def _micro_batches(batch: Batch, limit: int) -> Iterator[list[TokenSequence]]:
-    """Consecutive groups (the batch is length-sorted) whose padded size fits ``limit``."""
-    group: list[TokenSequence] = []
-    for seq in sorted(batch.sequences, key=len):
-        if group and (len(group) + 1) * len(seq) > limit:
-            yield group
-            group = []
-        group.append(seq)
-    if group:
-        yield group
-
-
-def _loss_sum(model: Any, group: list[TokenSequence], pad_id: int, device: Any) -> Any:
-    """Summed cross-entropy over the group's reply tokens; logits only where needed."""
-    import torch
-
-    width = max(len(s) for s in group)
-    ids = torch.full((len(group), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(group), width), dtype=torch.long)
-    rows, cols = [], []
-    for i, seq in enumerate(group):
-        ids[i, : len(seq)] = torch.tensor(seq.ids)
-        mask[i, : len(seq)] = 1
-        pos = seq.loss_positions()
-        rows.extend([i] * len(pos))
-        cols.extend(pos)
-    ids, mask = ids.to(device), mask.to(device)
-    row_t = torch.tensor(rows, device=device)
-    col_t = torch.tensor(cols, device=device)
-    causal_lm = model.get_base_model()
-    hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
-    logits = causal_lm.lm_head(hidden[row_t, col_t])
-    targets = ids[row_t, col_t + 1]
-    return torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
 
 
 def _lr(step: int, total: int, warmup: int, peak: float) -> float:
@@ -308,6 +274,8 @@ def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: s
     if settings.gradient_checkpointing:
         model.get_base_model().gradient_checkpointing_enable(
             gradient_checkpointing_kwargs={"use_reentrant": False})
+    # the shared-prefix pass needs the KV cache, which gradient checkpointing turns off
+    sharing = settings.shared_prefix and not settings.gradient_checkpointing
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.learning_rate,
@@ -347,19 +315,21 @@ def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: s
                 group["lr"] = lr
             t0 = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
-            loss_total, padded = 0.0, 0
-            for micro in _micro_batches(batch, settings.micro_batch_tokens):
+            loss_total, computed = 0.0, 0
+            for micro in forward.micro_batches(batch.sequences, settings.micro_batch_tokens,
+                                               sharing=sharing):
                 with autocast():
-                    loss = _loss_sum(model, micro, pad_id, device) / batch.target_tokens
+                    loss = forward.loss_sum(model, micro, pad_id, device,
+                                            sharing=sharing) / batch.target_tokens
                 loss.backward()
                 loss_total += float(loss.detach())
-                padded += len(micro) * max(len(s) for s in micro)
+                computed += forward.computed_tokens(micro, sharing=sharing)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             step += 1
             stats = StepStats(step=step, epoch=epoch, loss=round(loss_total, 6), lr=lr,
                               sequences=len(batch.sequences), tokens=batch.tokens,
-                              target_tokens=batch.target_tokens, padded_tokens=padded,
+                              target_tokens=batch.target_tokens, computed_tokens=computed,
                               seconds=round(time.perf_counter() - t0, 4))
             curve.append(stats)
             with curve_log.open("a", encoding="utf-8") as fh:

@@ -19,7 +19,7 @@ pytest.importorskip("gguf", reason=EXTRA)
 
 from agentrt.backends.native import ChatTemplate, render_prompt  # noqa: E402
 from agentrt.errors import ConfigError  # noqa: E402
-from agentrt.training import trainer as trainer_module  # noqa: E402
+from agentrt.training import forward  # noqa: E402
 from agentrt.training.base import Tokenizer, inspect_base, load_model, load_tokenizer  # noqa: E402
 from agentrt.training.errors import TrainingError  # noqa: E402
 from agentrt.training.examples import step_text, tokenize_steps  # noqa: E402
@@ -152,8 +152,8 @@ def test_the_loss_covers_reply_tokens_only_and_equals_the_masked_full_loss(
         labels[0, start:end] = ids[0, start:end]
     with torch.no_grad():
         full = model(input_ids=ids, labels=labels).loss
-        ours = trainer_module._loss_sum(model, [seq], bed["tokenizer"].pad_id,
-                                        torch.device("cpu")) / seq.target_tokens
+        ours = forward.loss_sum(model, [seq], bed["tokenizer"].pad_id,
+                                torch.device("cpu")) / seq.target_tokens
     assert float(ours) == pytest.approx(float(full), rel=1e-5)
 
 
@@ -168,7 +168,7 @@ def test_packing_gives_the_gradients_of_the_separate_steps(bed: dict[str, Any]) 
 
     def grads(groups: list[list[Any]]) -> tuple[float, list[Any]]:
         model.zero_grad()
-        total = sum(trainer_module._loss_sum(model, g, pad, cpu) for g in groups)
+        total = sum(forward.loss_sum(model, g, pad, cpu, sharing=False) for g in groups)
         total.backward()
         return float(total.detach()), [p.grad.clone() for p in model.parameters() if p.requires_grad]
 
@@ -178,6 +178,42 @@ def test_packing_gives_the_gradients_of_the_separate_steps(bed: dict[str, Any]) 
     worst = max(float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
                 for a, b in zip(g_packed, g_apart, strict=True))
     assert worst < 1e-4
+
+
+def test_a_shared_prefix_runs_once_with_the_same_loss_and_gradients(bed: dict[str, Any]
+                                                                   ) -> None:
+    from agentrt.training.examples import TokenSequence
+
+    [seq] = prepare(bed["records"], bed["info"], bed["tokenizer"], max_length=4096).sequences
+    ids = list(seq.ids)
+    group = [seq,  # three sequences that share their first 200 tokens, with loss spans inside
+             TokenSequence(ids=(*ids[:300], 65, 66, 67, *ids[300:320]), spans=((150, 310),),
+                           records=(1,)),
+             TokenSequence(ids=(*ids[:200], *[70] * 30), spans=((200, 230),), records=(2,))]
+    assert forward.common_prefix(group) == 200
+    assert forward.computed_tokens(group) == 200 + 3 * (len(seq) - 200)
+    assert forward.computed_tokens(group, sharing=False) == 3 * len(seq)
+    model = attach_lora(load_model(bed["info"]), LORA)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.05)
+    cpu, pad = torch.device("cpu"), bed["tokenizer"].pad_id
+
+    def run(sharing: bool) -> tuple[float, list[Any]]:
+        model.zero_grad()
+        loss = forward.loss_sum(model, group, pad, cpu, sharing=sharing)
+        loss.backward()
+        return float(loss.detach()), [p.grad.clone() for p in model.parameters()
+                                      if p.requires_grad]
+
+    (shared, g_shared), (full, g_full) = run(True), run(False)
+    assert shared == pytest.approx(full, rel=1e-5)
+    worst = max(float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+                for a, b in zip(g_shared, g_full, strict=True))
+    assert worst < 1e-4
+    # 800 evaluated tokens hold all three rows when the prefix is shared, not otherwise
+    assert [len(g) for g in forward.micro_batches(group, 800)] == [3]
+    assert len(list(forward.micro_batches(group, 800, sharing=False))) > 1
 
 
 def _run(bed: dict[str, Any], out: Path, **kw: Any) -> Any:
@@ -235,16 +271,16 @@ def test_resume_refuses_other_data(bed: dict[str, Any], tmp_path: Path) -> None:
 
 def test_out_of_memory_names_the_last_checkpoint(bed: dict[str, Any], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    real, calls = trainer_module._loss_sum, []
+    real, calls = forward.loss_sum, []
 
-    def flaky(*args: Any) -> Any:
+    def flaky(*args: Any, **kw: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to "
                                "allocate 123456789 bytes")
-        return real(*args)
+        return real(*args, **kw)
 
-    monkeypatch.setattr(trainer_module, "_loss_sum", flaky)
+    monkeypatch.setattr(forward, "loss_sum", flaky)
     with pytest.raises(TrainingError, match="out of memory at step 3") as info:
         _run(bed, tmp_path / "d")
     assert info.value.checkpoint is not None and info.value.checkpoint.endswith("step-00000002")
