@@ -108,7 +108,9 @@ class EmbeddedBackend:
     ``thought_max_chars`` bounds the thought in the grammar (see ``bound_thought``); ``llama``
     injects a ready ``Llama`` (its settings are then the caller's, and it is not probed).
     ``probe_command`` replaces the probe child's program (tests); ``lazy_grammar`` False keeps
-    llama-cpp-python's own sampler (the grammar over the whole vocabulary at every token).
+    llama-cpp-python's own sampler (the grammar over the whole vocabulary at every token) and
+    decoding; ``lookahead`` is the length of prompt-lookup drafts (0: none), see
+    :mod:`~agentrt.backends.llama_sampling`.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
@@ -117,7 +119,7 @@ class EmbeddedBackend:
                  progress: Progress | None = None,
                  llama_kwargs: dict[str, Any] | None = None,
                  probe_command: Sequence[str] | None = None,
-                 lazy_grammar: bool = True) -> None:
+                 lazy_grammar: bool = True, lookahead: int = 4) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
         self.capabilities = Capabilities(native_n=False, grammar=True, tool_call_format="json")
@@ -128,7 +130,9 @@ class EmbeddedBackend:
         self.thought_max_chars = thought_max_chars
         self._probe_command = probe_command
         self._lazy_grammar = lazy_grammar
+        self._lookahead = max(0, lookahead)
         self._sampler_stats: llama_sampling.SamplerStats | None = None
+        self._decode_stats: llama_sampling.DecodeStats | None = None
         #: how the model was loaded (None until it is; an injected ``llama`` has none)
         self.load_params: llama_runtime.LoadParams | None = None
         self._llama = llama
@@ -176,7 +180,8 @@ class EmbeddedBackend:
             self.load_params = params
             if self._lazy_grammar:
                 try:
-                    self._sampler_stats = llama_sampling.install(llm, llama_cpp.llama_cpp)
+                    self._sampler_stats, self._decode_stats = llama_sampling.install(
+                        llm, llama_cpp.llama_cpp, lookahead=self._lookahead)
                 except AttributeError as exc:  # another binding version: its own sampler
                     log.warning("embedded.lazy_grammar_unavailable", error=str(exc))
             self._llama = llm
@@ -248,6 +253,9 @@ class EmbeddedBackend:
         threads = self._set_threads(llm)
         before = list(llm.input_ids[: llm.n_tokens]) if hasattr(llm, "input_ids") else []
         fallbacks = self._sampler_stats.fallbacks if self._sampler_stats else 0
+        decode = self._decode_stats if self._lookahead else None
+        d0 = ((decode.evals, decode.drafted, decode.prompt_seconds, decode.eval_seconds)
+              if decode else (0, 0, 0.0, 0.0))
         self._perf(llm, reset=True)
         started = time.perf_counter()
         try:
@@ -265,8 +273,11 @@ class EmbeddedBackend:
         reused = _common_prefix(before, prompt)
         if reused == prompt_tokens and reused:  # llama.cpp replays the last prompt token
             reused -= 1
-        p_s, g_s, _n_p, n_g = self._perf(llm)
-        self.threads.record(threads, n_g, g_s)
+        p_s, g_s, _n_p, _n_g = self._perf(llm)
+        if decode is not None:  # llama.cpp's perf counts draft batches as prompt evaluation
+            p_s = decode.prompt_seconds - d0[2]
+            g_s = decode.eval_seconds - d0[3] - p_s
+        self.threads.record(threads, completion_tokens, g_s)
         choice = (reply.get("choices") or [{}])[0]
         meta = {"backend": self.name, "seed": seed, "finish_reason": choice.get("finish_reason"),
                 "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -275,6 +286,10 @@ class EmbeddedBackend:
                 "threads": threads}
         if self._sampler_stats is not None:
             meta["grammar_fallbacks"] = self._sampler_stats.fallbacks - fallbacks
+        if decode is not None:
+            # one evaluation for the prompt, then one per batch (a token and its draft)
+            meta["decode_batches"] = max(0, decode.evals - d0[0] - 1)
+            meta["drafted_tokens"] = decode.drafted - d0[1]
         t = self._totals
         t["completions"] += 1
         t["prompt_tokens"] += prompt_tokens
