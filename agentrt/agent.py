@@ -246,19 +246,17 @@ class Agent:
         if policy is not None and self.executor is not None:
             raise ConfigError("a per-run policy needs an agent without an injected executor "
                               "(the executor carries its own policy)")
-        system = self.system
+        demonstration: str | None = None
         if self.config.demonstrations:  # a solved run like this one, as a worked example
             from agentrt.demonstrations import demonstration_for
 
-            system = system_prompt(self.config.instructions, native=self.native,
-                                   demonstration=demonstration_for(
-                                       self.config.demonstrations, query, self.toolset.names,
-                                       native=self.native))
+            demonstration = demonstration_for(self.config.demonstrations, query,
+                                              self.toolset.names, native=self.native) or None
         grounding = self._grounding(query)
         async with self._executor(policy if policy is not None else self.policy) as executor:
             offered = self._offered_names(query)
             hooks = Hooks(
-                propose=self._proposer(offered, system),
+                propose=self._proposer(offered, demonstration),
                 execute=self._viewing(executor, grounding),
                 check=self.toolset.validate,
                 facts=self._facts,
@@ -273,7 +271,7 @@ class Agent:
             result = await run_search(query, hooks, config=self.search,
                                       budget=budget or self.budget)
         result = result.model_copy(update={
-            "system": system,
+            "system": self.system, "demonstration": demonstration,
             "tools": [*self.toolset.to_openai(names=offered), FINISH_TOOL]})
         return scrub_result(result)
 
@@ -355,7 +353,7 @@ class Agent:
             return names
         return [t.name for t in self.toolset.retrieve(query, k=self.config.retrieve_k)]
 
-    def _proposer(self, offered: Sequence[str], system: str | None = None
+    def _proposer(self, offered: Sequence[str], demonstration: str | None = None
                   ) -> Callable[[StepRequest], Awaitable[list[Candidate]]]:
         cache: dict[tuple[str, ...], tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         grammar = bool(getattr(self.backend.capabilities, "grammar", False))
@@ -371,9 +369,9 @@ class Agent:
 
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
-            messages = build_messages(request, system=system or self.system,
+            messages = build_messages(request, system=self.system,
                                       observation_chars=self.config.observation_chars,
-                                      native=self.native)
+                                      native=self.native, demonstration=demonstration)
             return await self.backend.propose(messages, tools=tools, n=request.n,
                                               sampling=self._sampling(request),
                                               constraint=constraint)

@@ -1,11 +1,12 @@
 """Trace stage: demonstrations from experience — a JSONL store of solved runs, retrieval of the
 solved run most similar to a new request (same toolset, never the same request), and its
-rendering as a compact worked example for the system prompt.
+rendering as a compact worked example shown before the request.
 
 ```python
 store = DemonstrationStore.open("demonstrations.jsonl")
 demo = store.best("Book the cheapest flight from OPO to FRA on 2026-12-20 ...", tool_names)
-system = system_prompt("Today is 2026-11-25.", demonstration=demonstration_text(demo))
+messages = build_messages(request, system=system_prompt("Today is 2026-11-25."),
+                          demonstration=demonstration_text(demo))
 ```
 
 A line of the store is one solved run in the trace export's transcript format — the
@@ -19,9 +20,10 @@ step carries the whole transcript).
 
 Retrieval is BM25 (``bm25s``) over the request texts of the runs for the same toolset; dates,
 numbers and e-mail addresses are masked so that "the same kind of request on another day"
-matches best. The request itself is never its own example. The example is placed in the
-system message after the rules and the instructions: constant within a run, so every model
-request of the run shares the prompt prefix (llama.cpp and vLLM reuse it).
+matches best. The request itself is never its own example. The example is a second system
+message, after the rules (and, in a chat template, after the tools): the long prefix of rules
+and tools stays the same for every request of every run, the example is constant within a
+run, so llama.cpp and vLLM reuse nearly the whole prompt.
 
 The user's own store (:func:`user_store`, ``$AGENTRT_HOME`` or ``~/.cache/agentrt``) is filled
 by ``agentrt run/repl/demo --remember``: the agent gets better with use on the user's APIs.
@@ -329,7 +331,7 @@ def _result_text(text: str, limit: int) -> str:
 
 def demonstration_text(demo: Demonstration, *, native: bool = False,
                        result_chars: int = 360) -> str:
-    """The worked example for the system prompt: the request, each call with (a compact
+    """The worked example shown before the request: the request, each call with (a compact
     form of) its result, and the final answer — as a ``finish`` call, or for ``native``
     models as the plain-text reply it is in their format."""
     lines = ["A solved example of a similar request (another user's: its ids, dates, names and "

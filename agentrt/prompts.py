@@ -63,16 +63,13 @@ SYSTEM_PROMPT_TEXT = (
 )
 
 
-def system_prompt(instructions: str = "", *, native: bool = False,
-                  demonstration: str | None = None) -> str:
-    """The system message: the fixed rules, the caller's ``instructions`` (date, persona) and,
-    last, a ``demonstration`` (a worked example of a similar solved request, see
-    :mod:`agentrt.demonstrations`). All three are constant within a run, so every request of a
-    run shares this prefix; the most stable parts come first. ``native``: the backend's model
-    answers in plain text instead of calling ``finish``."""
+def system_prompt(instructions: str = "", *, native: bool = False) -> str:
+    """The system message: the fixed rules and the caller's ``instructions`` (date, persona),
+    the same for every request of an agent, so every prompt shares this prefix (a chat
+    template puts the tools right after it). ``native``: the backend's model answers in plain
+    text instead of calling ``finish``."""
     rules = SYSTEM_PROMPT_TEXT if native else SYSTEM_PROMPT
-    parts = [rules, instructions.strip(), (demonstration or "").strip()]
-    return "\n\n".join(part for part in parts if part)
+    return "\n\n".join(part for part in (rules, instructions.strip()) if part)
 
 
 def _finish_words(native: bool) -> str:
@@ -117,11 +114,17 @@ def feedback_text(feedback: Sequence[Feedback], *, native: bool = False) -> str:
 
 
 def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
-                   observation_chars: int = 1200, native: bool = False) -> list[dict[str, Any]]:
+                   observation_chars: int = 1200, native: bool = False,
+                   demonstration: str | None = None) -> list[dict[str, Any]]:
     """The conversation for one model request (OpenAI chat format); ``native`` phrases the
-    notes for a model that answers in plain text."""
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system},
-                                      {"role": "user", "content": request.query}]
+    notes for a model that answers in plain text. A ``demonstration`` (a worked example of a
+    similar solved request, see :mod:`agentrt.demonstrations`) is a second system message:
+    after the rules and, in a chat template, after the tools, so the long shared prefix stays
+    the same from one request to the next while the example changes."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    if demonstration:
+        messages.append({"role": "system", "content": demonstration})
+    messages.append({"role": "user", "content": request.query})
     messages.extend(path_messages(request.path, observation_chars=observation_chars))
     notes = "\n".join(n for n in (_progress_note(request, native),
                                   feedback_text(request.feedback, native=native)) if n)

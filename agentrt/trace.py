@@ -141,7 +141,9 @@ def _prefix(result: RunResult, nodes: Mapping[int, Node], upto: int,
             chain.append(Step(node=node.id, thought=node.thought, tool=node.tool or "",
                               arguments=node.arguments, observation=node.observation))
         cur = node.parent
-    return [{"role": "system", "content": result.system},
+    shown = ([{"role": "system", "content": result.demonstration}]
+             if result.demonstration else [])
+    return [{"role": "system", "content": result.system}, *shown,
             {"role": "user", "content": result.query},
             *path_messages(chain[::-1], observation_chars=observation_chars)]
 
@@ -337,7 +339,8 @@ def request_messages(result: RunResult, request: ReplayedRequest, *, native: boo
     ``observation_chars``: the agent's ``AgentConfig.observation_chars``."""
     return build_messages(request.request, system=result.system,
                           observation_chars=observation_chars,
-                          native=_is_native(result, native))
+                          native=_is_native(result, native),
+                          demonstration=result.demonstration)
 
 
 class StepRecord(BaseModel):

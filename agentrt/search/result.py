@@ -84,6 +84,8 @@ class RunResult(BaseModel):
     side_effects: list[SideEffectRecord] = Field(default_factory=list)
     #: the system prompt and the tools offered (OpenAI format): what the fine-tuning export needs
     system: str = ""
+    #: the worked example shown after the system prompt (a second system message), if any
+    demonstration: str | None = None
     tools: list[dict[str, Any]] = Field(default_factory=list)
 
     @property

@@ -59,7 +59,7 @@ async def test_store_retrieves_the_most_similar_run_never_the_same(tmp_path: Pat
     assert demos.best("any flights?", ["some", "other", "toolset"]) is None
 
 
-async def test_the_worked_example_is_placed_in_the_system_prompt(tmp_path: Path) -> None:
+async def test_the_worked_example_follows_the_system_prompt(tmp_path: Path) -> None:
     store = tmp_path / "demos.jsonl"
     record_run(await _solved("flights from AMS to CDG", "AMS"), NAMES, store)
     backend = ScriptedBackend([call("search_flights", origin="LHR", destination="CDG"),
@@ -69,16 +69,20 @@ async def test_the_worked_example_is_placed_in_the_system_prompt(tmp_path: Path)
     agent = Agent(backend, Toolset.from_spec(SPEC), executor=ex, k=1, instructions="Today.",
                   demonstrations=str(store))
     result = await agent.run("flights from LHR to CDG")
+    # the rules stay the first system message (the prefix every request shares); the example
+    # is a second system message, the same for the whole run
     systems = [r.messages[0]["content"] for r in backend.requests]
-    assert len(set(systems)) == 1                     # one prefix for the whole run
-    assert systems[0] == result.system
-    assert systems[0].startswith(SYSTEM_PROMPT + "\n\nToday.\n\nA solved example")
-    assert 'search_flights({"destination": "CDG", "origin": "AMS"})' in systems[0]
+    examples = [r.messages[1]["content"] for r in backend.requests]
+    assert set(systems) == {SYSTEM_PROMPT + "\n\nToday."} and systems[0] == result.system
+    assert [r.messages[1]["role"] for r in backend.requests] == ["system", "system"]
+    assert len(set(examples)) == 1 and examples[0] == result.demonstration
+    assert examples[0].startswith("A solved example")
+    assert 'search_flights({"destination": "CDG", "origin": "AMS"})' in examples[0]
     # the same request is never its own example: no other run, no example
     plain = Agent(ScriptedBackend([answer("Sorry, I cannot help with that.")]),
                   Toolset.from_spec(SPEC), executor=ex, k=1, demonstrations=str(store))
     again = await plain.run("Flights from AMS to CDG ")
-    assert again.system == SYSTEM_PROMPT
+    assert again.system == SYSTEM_PROMPT and again.demonstration is None
 
 
 def test_system_prompt_order_and_rendering() -> None:
@@ -95,8 +99,7 @@ def test_system_prompt_order_and_rendering() -> None:
     assert "finish" not in native_text and "plain text" in native_text
     assert demonstration_messages(demo, native=True)[-1] == {"role": "assistant",
                                                              "content": "Done: X1."}
-    assert system_prompt("I", demonstration="D") == f"{SYSTEM_PROMPT}\n\nI\n\nD"
-    assert system_prompt(demonstration=None) == SYSTEM_PROMPT
+    assert system_prompt("I") == f"{SYSTEM_PROMPT}\n\nI"
 
 
 async def test_store_reads_the_trace_formats_and_refuses_broken_lines(tmp_path: Path) -> None:
