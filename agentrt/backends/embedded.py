@@ -39,8 +39,9 @@ from typing import Any
 from agentrt._log import get_logger
 from agentrt.backends import llama_runtime, llama_sampling
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
+from agentrt.backends.llama_prefix import PrefixStore
 from agentrt.backends.llama_threads import ThreadPolicy
-from agentrt.backends.model_files import Progress, resolve_model_path
+from agentrt.backends.model_files import Progress, cache_dir, model_identity, resolve_model_path
 from agentrt.backends.parsing import parse_text
 from agentrt.backends.prompting import bound_thought, step_messages
 from agentrt.errors import BackendError, ConfigError
@@ -180,8 +181,12 @@ class EmbeddedBackend:
             self.load_params = params
             if self._lazy_grammar:
                 try:
+                    store = (PrefixStore(cache_dir() / "kv", llama_cpp.llama_cpp,
+                                         self._kv_key(path, params))
+                             if PrefixStore.enabled() else None)
                     self._sampler_stats, self._decode_stats = llama_sampling.install(
-                        llm, llama_cpp.llama_cpp, lookahead=self._lookahead)
+                        llm, llama_cpp.llama_cpp, lookahead=self._lookahead,
+                        prefix_store=store)
                 except AttributeError as exc:  # another binding version: its own sampler
                     log.warning("embedded.lazy_grammar_unavailable", error=str(exc))
             self._llama = llm
@@ -191,6 +196,13 @@ class EmbeddedBackend:
                      n_threads=self._settings["n_threads"],
                      use_extra_bufts=params.use_extra_bufts, reason=params.reason)
         return self._llama
+
+    def _kv_key(self, path: Path, params: llama_runtime.LoadParams) -> dict[str, Any]:
+        """What saved KV values depend on: the model, the llama.cpp build, the settings."""
+        settings = {k: v for k, v in self._settings.items()
+                    if k in ("n_ctx", "type_k", "type_v", "flash_attn", "rope_freq_base")}
+        return {"model": model_identity(path), "llama_cpp": llama_runtime.llama_cpp_build(),
+                "settings": settings, "use_extra_bufts": params.use_extra_bufts}
 
     def _set_threads(self, llm: Any) -> int:
         """Apply the thread policy's choice for the next step (llama.cpp takes it per call)."""
@@ -253,9 +265,9 @@ class EmbeddedBackend:
         threads = self._set_threads(llm)
         before = list(llm.input_ids[: llm.n_tokens]) if hasattr(llm, "input_ids") else []
         fallbacks = self._sampler_stats.fallbacks if self._sampler_stats else 0
-        decode = self._decode_stats if self._lookahead else None
-        d0 = ((decode.evals, decode.drafted, decode.prompt_seconds, decode.eval_seconds)
-              if decode else (0, 0, 0.0, 0.0))
+        decode = self._decode_stats
+        d0 = ((decode.evals, decode.drafted, decode.prompt_seconds, decode.eval_seconds,
+               decode.restored) if decode else (0, 0, 0.0, 0.0, 0))
         self._perf(llm, reset=True)
         started = time.perf_counter()
         try:
@@ -273,6 +285,8 @@ class EmbeddedBackend:
         reused = _common_prefix(before, prompt)
         if reused == prompt_tokens and reused:  # llama.cpp replays the last prompt token
             reused -= 1
+        restored = decode.restored - d0[4] if decode else 0
+        reused = max(reused, restored)  # a fresh context started from the prefix store
         p_s, g_s, _n_p, _n_g = self._perf(llm)
         if decode is not None:  # llama.cpp's perf counts draft batches as prompt evaluation
             p_s = decode.prompt_seconds - d0[2]
@@ -286,10 +300,12 @@ class EmbeddedBackend:
                 "threads": threads}
         if self._sampler_stats is not None:
             meta["grammar_fallbacks"] = self._sampler_stats.fallbacks - fallbacks
-        if decode is not None:
+        if decode is not None and self._lookahead:
             # one evaluation for the prompt, then one per batch (a token and its draft)
             meta["decode_batches"] = max(0, decode.evals - d0[0] - 1)
             meta["drafted_tokens"] = decode.drafted - d0[1]
+        if restored:
+            meta["kv_cache_tokens"] = restored
         t = self._totals
         t["completions"] += 1
         t["prompt_tokens"] += prompt_tokens

@@ -60,6 +60,7 @@ __all__ = [
     "cpu_flags",
     "create_llama",
     "ensure_runnable",
+    "llama_cpp_build",
     "probe_key",
     "run_probe",
 ]
@@ -240,7 +241,7 @@ class ProbeVerdict:
         return asdict(self)
 
 
-def _llama_cpp_build() -> dict[str, Any]:
+def llama_cpp_build() -> dict[str, Any]:
     """The installed llama-cpp-python: version and its shared libraries (a rebuild with other
     flags keeps the version but changes the libraries)."""
     try:
@@ -263,7 +264,7 @@ def probe_key(model_path: Path, settings: Mapping[str, Any], *,
     """The cache key of a verdict: model, llama-cpp-python build, CPU, settings."""
     material = {
         "model": model_identity(model_path),
-        "llama_cpp": dict(build) if build is not None else _llama_cpp_build(),
+        "llama_cpp": dict(build) if build is not None else llama_cpp_build(),
         "cpu": hashlib.sha256(" ".join(sorted(flags if flags is not None else cpu_flags()))
                               .encode()).hexdigest()[:16],
         "machine": platform.machine(),

@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from agentrt.backends.llama_prefix import MIN_REUSE, PrefixStore
+
 __all__ = ["DecodeStats", "LazyGrammarSampler", "PromptLookup", "SamplerStats", "install"]
 
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
@@ -203,7 +205,7 @@ class DecodeStats:
     """Counters of the decoding loop (since the model was loaded)."""
 
     __slots__ = ("batches", "drafted", "eval_seconds", "evals", "prompt_next",
-                 "prompt_seconds")
+                 "prompt_seconds", "restored")
 
     def __init__(self) -> None:
         self.evals = 0
@@ -213,16 +215,36 @@ class DecodeStats:
         self.eval_seconds = 0.0
         self.prompt_seconds = 0.0
         self.prompt_next = False
+        #: prompt tokens loaded from the prefix store instead of evaluated
+        self.restored = 0
 
 
-def _install_lookahead(llm: Any, lookahead: int, stats: DecodeStats) -> None:
-    """Evaluate with logits for the last ``lookahead + 1`` positions only, and draft."""
+def _install_eval(llm: Any, lookahead: int, stats: DecodeStats,
+                  prefix_store: PrefixStore | None) -> None:
+    """Evaluate with logits for the last ``lookahead + 1`` positions only; draft when
+    ``lookahead`` > 0; start a fresh context from ``prefix_store`` when it can."""
     ctx, batch, n_batch = llm._ctx, llm._batch, int(llm.n_batch)
     outputs = lookahead + 1
+
+    def restore(tokens: list[int]) -> list[int]:
+        """A prompt on an empty context: load what the store has of it, then save it when
+        much of it had to be evaluated."""
+        assert prefix_store is not None
+        shared, saved = prefix_store.restore(ctx, tokens[:-1])  # the last token: for logits
+        if shared and saved is not None:
+            llm.input_ids[:shared] = saved
+            llm.n_tokens = shared
+            stats.restored += shared
+        return tokens[shared:]
 
     def eval_tokens(tokens: Any) -> None:
         started = time.perf_counter()
         tokens = list(tokens)
+        # a long evaluation on an empty context is a prompt (from generate() or a caller's
+        # own prefix-reusing feed)
+        prompt = tokens if llm.n_tokens == 0 and len(tokens) > MIN_REUSE else None
+        if prompt is not None and prefix_store is not None:
+            tokens = restore(prompt)
         n = len(tokens)
         stats.evals += 1
         if 1 < n <= outputs and llm.n_tokens:
@@ -240,6 +262,8 @@ def _install_lookahead(llm: Any, lookahead: int, stats: DecodeStats) -> None:
             llm.input_ids[n_past:n_past + len(chunk)] = chunk
             llm.n_tokens += len(chunk)
             llm._requires_eval = False
+        if prompt is not None and prefix_store is not None and n >= MIN_REUSE:
+            prefix_store.save(ctx, prompt)  # the KV cache holds exactly this prompt now
         seconds = time.perf_counter() - started
         stats.eval_seconds += seconds
         if stats.prompt_next:
@@ -247,7 +271,8 @@ def _install_lookahead(llm: Any, lookahead: int, stats: DecodeStats) -> None:
             stats.prompt_next = False
 
     llm.eval = eval_tokens
-    llm.draft_model = PromptLookup(max_draft=lookahead)
+    if lookahead > 0:
+        llm.draft_model = PromptLookup(max_draft=lookahead)
 
 
 def _supported(kw: dict[str, Any]) -> bool:
@@ -257,9 +282,11 @@ def _supported(kw: dict[str, Any]) -> bool:
             and kw.get("typical_p", 1.0) == 1.0 and float(kw.get("temp", 0.8)) >= 0.0)
 
 
-def install(llm: Any, low: Any, *, lookahead: int = 0) -> tuple[SamplerStats, DecodeStats]:
-    """Make ``llm`` (a ``llama_cpp.Llama``) sample through :class:`LazyGrammarSampler` and,
-    with ``lookahead`` > 0, decode with prompt-lookup drafts of that many tokens.
+def install(llm: Any, low: Any, *, lookahead: int = 0,
+            prefix_store: PrefixStore | None = None) -> tuple[SamplerStats, DecodeStats]:
+    """Make ``llm`` (a ``llama_cpp.Llama``) sample through :class:`LazyGrammarSampler`, with
+    ``lookahead`` > 0 decode with prompt-lookup drafts of that many tokens, and with a
+    ``prefix_store`` start a fresh context from a saved prompt prefix.
 
     Returns the counters. Raises AttributeError when the binding lacks what this relies on
     (the caller then keeps the stock sampler).
@@ -288,6 +315,5 @@ def install(llm: Any, low: Any, *, lookahead: int = 0) -> tuple[SamplerStats, De
 
     llm._init_sampler = init_sampler
     llm._agentrt_grammars = grammars  # freed with the model (see EmbeddedBackend.aclose)
-    if lookahead > 0:
-        _install_lookahead(llm, lookahead, decode)
+    _install_eval(llm, lookahead, decode, prefix_store)
     return stats, decode

@@ -55,14 +55,14 @@ class _Ctx:
 def test_lookahead_eval_computes_logits_only_where_the_sampler_reads_them() -> None:
     """The prompt: logits for its last ``lookahead + 1`` tokens only (not all of them, as
     ``logits_all`` would); a token and its draft: logits for each of them."""
-    from agentrt.backends.llama_sampling import DecodeStats, _install_lookahead
+    from agentrt.backends.llama_sampling import DecodeStats, _install_eval
 
     batch = _Batch()
     llm = types.SimpleNamespace(_ctx=_Ctx(batch), _batch=batch, n_batch=4, n_tokens=0,
                                 input_ids=np.zeros(64, dtype=np.intc), _requires_eval=True,
                                 draft_model=None)
     stats = DecodeStats()
-    _install_lookahead(llm, 2, stats)
+    _install_eval(llm, 2, stats, None)
     assert isinstance(llm.draft_model, PromptLookup) and llm.draft_model.max_draft == 2
     stats.prompt_next = True
     llm.eval(list(range(10, 20)))  # a 10-token prompt in batches of 4, 4, 2
