@@ -143,7 +143,7 @@ def _data_summary(paths: Sequence[Path], records: Sequence[TrainingRecord],
 
 def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | None = None,
              lora: LoraSettings | None = None, settings: TrainSettings | None = None,
-             max_length: int = 4096, adapter_dtype: Literal["f16", "f32"] = "f16",
+             max_length: int = 6144, adapter_dtype: Literal["f16", "f32"] = "f16",
              resume: bool = False, on_step: Callable[[StepStats], None] | None = None,
              on_stage: Callable[[str], None] | None = None) -> FinetuneManifest:
     """Train a LoRA adapter on the records in ``data``; write it to ``out`` (module docstring).

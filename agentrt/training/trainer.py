@@ -87,7 +87,7 @@ class TrainSettings:
     learning_rate: float = 2e-4
     warmup_steps: int | None = None       #: None: 5 % of the steps (at least 1)
     weight_decay: float = 0.0
-    batch_tokens: int = 8192
+    batch_tokens: int = 16384
     micro_batch_tokens: int = 4096
     seed: int = 0
     checkpoint_every: int = 10

@@ -1,5 +1,5 @@
 """The whole path on a tiny random Qwen2 (seconds, no download): records → finetune → PEFT and GGUF
-adapters → llama.cpp loads base + adapter → the native decoder proposes the trained steps; the
+adapters → llama.cpp loads base + adapter → its greedy proposals are the trained steps; the
 adapter round trip (PEFT and GGUF give the same logits); reply-only loss, packing, checkpoints,
 resume and out-of-memory. Skipped without the train extra (and llama.cpp, where it is used)."""
 
@@ -42,10 +42,6 @@ from tests.training import tiny_model as tm  # noqa: E402
 
 LORA = LoraSettings(r=8, alpha=16)
 FAST = TrainSettings(epochs=40, learning_rate=1e-2, checkpoint_every=20, precision="fp32")
-CALL_SCHEMA = {"anyOf": [{"type": "object", "properties": {
-    "name": {"const": "get_airport"},
-    "arguments": {"type": "object", "properties": {"code": {"type": "string"}},
-                  "required": ["code"]}}, "required": ["name", "arguments"]}]}
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +66,22 @@ def _llama(base: Path, lora: Path | None = None, **kw: Any) -> Any:
                            n_ctx=512, verbose=False, **kw)
 
 
-def _propose(llm: Any, record: Any) -> str:
-    from agentrt.backends.native import NativeDecoder
+def _propose(llm: Any, record: Any, *, max_tokens: int = 60) -> str:
+    """The model's reply to the record's prompt, decoded greedily by llama.cpp up to the end
+    of turn (special tokens kept as text)."""
+    import numpy as np
 
-    decoder = NativeDecoder(llm)
     prompt = render_prompt(ChatTemplate(tm.TEMPLATE), record.messages, record.tools)
-    return decoder.decode(decoder.tokenize(prompt), call_schema=CALL_SCHEMA,
-                          max_tokens=60).text
+    llm.reset()
+    llm.eval(llm.tokenize(prompt.encode(), add_bos=False, special=True))
+    out: list[int] = []
+    while len(out) < max_tokens:
+        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        if token == llm.token_eos():
+            break
+        out.append(token)
+        llm.eval([token])
+    return str(llm.detokenize(out, special=True).decode("utf-8", "replace"))
 
 
 def test_records_to_adapters_to_llama_cpp_proposals(bed: dict[str, Any],
@@ -102,12 +107,13 @@ def test_records_to_adapters_to_llama_cpp_proposals(bed: dict[str, Any],
     assert manifest.artifacts["gguf"]["bytes"] == (out / "adapter.gguf").stat().st_size
 
     call, answer = bed["records"]
-    tuned = _llama(bed["base"], out / "adapter.gguf")
-    assert json.loads(_propose(tuned, call).split("\n")[1]) == \
-        {"name": "get_airport", "arguments": tm.CALL_ARGS}
+    tuned = _llama(bed["base"], out / "adapter.gguf", logits_all=True)
+    assert _propose(tuned, call) == ('<tool_call>\n{"name": "get_airport", "arguments": '
+                                     '{"code": "LIS"}}\n</tool_call>')
     assert _propose(tuned, answer) == tm.ANSWER
-    stock = _llama(bed["base"])
+    stock = _llama(bed["base"], logits_all=True)
     assert _propose(stock, answer) != tm.ANSWER  # the adapter made the difference
+    assert not _propose(stock, call).startswith("<tool_call>")
 
 
 def _prompt_ids(bed: dict[str, Any]) -> list[int]:
