@@ -19,7 +19,10 @@ Running llama.cpp safely and fast (the parts live in their own modules):
 * the thread count chosen again before every step from the CPU other processes leave free
   (:mod:`agentrt.backends.llama_threads`; ``AGENTRT_THREADS`` fixes it);
 * the grammar checked against the sampled token only, and applied to the whole vocabulary
-  only when that token is illegal (:mod:`agentrt.backends.llama_sampling`).
+  only when that token is illegal; prompt-lookup drafts verified in one batch
+  (:mod:`agentrt.backends.llama_sampling`);
+* the first prompt's KV state saved on disk, so the next process skips evaluating the system
+  turn again (:mod:`agentrt.backends.llama_prefix`; ``AGENTRT_KV_CACHE=0`` turns it off).
 """
 
 from __future__ import annotations
