@@ -115,6 +115,11 @@ class EmbeddedBackend:
     llama-cpp-python's own sampler (the grammar over the whole vocabulary at every token) and
     decoding; ``lookahead`` is the length of prompt-lookup drafts (0: none), see
     :mod:`~agentrt.backends.llama_sampling`.
+    ``tool_format``: ``"native"`` (the default where the GGUF's chat template renders tools:
+    the model's own ``<tool_call>`` replies and plain-text answers, see
+    :mod:`~agentrt.backends.native`), ``"json"`` (the JSON-step format with the ``finish``
+    pseudo-tool, for any template), ``"auto"`` (native when the template has tools);
+    ``AGENTRT_TOOL_FORMAT`` sets the default.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
@@ -123,10 +128,17 @@ class EmbeddedBackend:
                  progress: Progress | None = None,
                  llama_kwargs: dict[str, Any] | None = None,
                  probe_command: Sequence[str] | None = None,
-                 lazy_grammar: bool = True, lookahead: int = 4) -> None:
+                 lazy_grammar: bool = True, lookahead: int = 4,
+                 tool_format: str | None = None) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
-        self.capabilities = Capabilities(native_n=False, grammar=True, tool_call_format="json")
+        fmt = (tool_format or os.environ.get("AGENTRT_TOOL_FORMAT") or "auto").lower()
+        if fmt not in ("auto", "native", "json"):
+            raise ConfigError(f"tool_format must be auto, native or json, not {fmt!r}")
+        self.tool_format = fmt
+        self.capabilities = Capabilities(native_n=False, grammar=True,
+                                         tool_call_format="json" if fmt == "json" else "native")
+        self._native: Any = None  # NativeFormat once loaded; False: the template has no tools
         self.threads = ThreadPolicy.from_env(n_threads)
         threads = self.threads.current
         self._settings = {"n_ctx": n_ctx, "n_threads": threads, "n_threads_batch": threads,
@@ -321,13 +333,131 @@ class EmbeddedBackend:
         content = (choice.get("message") or {}).get("content") or ""
         return content, meta
 
+    # -- the native format ----------------------------------------------------------------
+    def _native_format(self, llm: Any) -> Any:
+        """The model's native format, or None (JSON steps): decided once per loaded model."""
+        if self.tool_format == "json":
+            return None
+        if self._native is None:
+            from agentrt.backends.native import NativeFormat
+
+            try:
+                self._native = NativeFormat.for_model(llm) or False
+            except (BackendError, AttributeError, TypeError) as exc:  # e.g. an injected fake
+                log.warning("embedded.native_unavailable", error=str(exc))
+                self._native = False
+            if self._native is False:
+                if self.tool_format == "native":
+                    raise BackendError("this model's chat template renders no tools: use "
+                                       "tool_format='json'", backend=self.name)
+                log.warning("embedded.native_fallback",
+                            reason="the chat template renders no tools; JSON steps instead")
+        return self._native or None
+
+    def _native_sync(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]],
+                     constraint: dict[str, Any] | None, sampling: Sampling, seed: int
+                     ) -> Candidate | None:
+        with self._model_lock:
+            llm = self._load_locked()
+            fmt = self._native_format(llm)
+            if fmt is None:
+                return None
+            return self._native_locked(llm, fmt, messages, tools, constraint, sampling, seed)
+
+    def _native_locked(self, llm: Any, fmt: Any, messages: Sequence[Message],
+                       tools: Sequence[dict[str, Any]], constraint: dict[str, Any] | None,
+                       sampling: Sampling, seed: int) -> Candidate:
+        """One native-format reply: the model's first move (call or answer), then the rest
+        of it — a call under the grammar of ``{"name", "arguments"}``, an answer free."""
+        from agentrt.backends.native import CALL_CLOSE, CALL_OPEN, native_call_schema
+
+        threads = self._set_threads(llm)
+        decode = self._decode_stats
+        d0 = (decode.evals, decode.drafted, decode.restored) if decode else (0, 0, 0)
+        started = time.perf_counter()
+        prompt = fmt.prompt(messages, tools)
+        if len(prompt) >= self._settings["n_ctx"] - 8:
+            raise BackendError(f"the prompt ({len(prompt)} tokens) does not fit the context "
+                               f"window ({self._settings['n_ctx']})", backend=self.name)
+        schema = native_call_schema(constraint)
+        reused = fmt.feed(prompt)
+        fed = time.perf_counter()
+        first, is_call = fmt.choose(temperature=sampling.temperature, top_p=sampling.top_p,
+                                    seed=seed, can_call=schema is not None)
+        budget = max(1, min(sampling.max_tokens, self._settings["n_ctx"] - len(prompt) - 8))
+        finish = "stop"
+        if is_call:
+            head = fmt.call_open
+            grammar = self._grammar(schema)
+        elif first in fmt.eog:
+            head, grammar = [], None
+        else:
+            head, grammar = [first], None
+        body, completion_tokens = "", len(head)
+        if head:
+            reply = llm.create_completion(prompt=[*prompt, *head], grammar=grammar, seed=seed,
+                                          temperature=sampling.temperature, top_p=sampling.top_p,
+                                          max_tokens=budget, stop=[CALL_CLOSE])
+            choice = (reply.get("choices") or [{}])[0]
+            body = str(choice.get("text") or "")
+            finish = str(choice.get("finish_reason") or "stop")
+            completion_tokens += int((reply.get("usage") or {}).get("completion_tokens") or 0)
+        wall = time.perf_counter() - started
+        gen = time.perf_counter() - fed
+        self.threads.record(threads, completion_tokens, gen)
+        meta = {"backend": self.name, "format": "native", "seed": seed, "finish_reason": finish,
+                "prompt_tokens": len(prompt), "completion_tokens": completion_tokens,
+                "reused_prompt_tokens": reused, "seconds": round(wall, 4),
+                "prompt_seconds": round(fed - started, 4), "generation_seconds": round(gen, 4),
+                "threads": threads}
+        if decode is not None:
+            reused = max(reused, decode.restored - d0[2])  # started from the prefix store
+            meta["reused_prompt_tokens"] = reused
+            if decode.restored - d0[2]:
+                meta["kv_cache_tokens"] = decode.restored - d0[2]
+            if self._lookahead:  # one evaluation for the prompt, then one per batch
+                meta["decode_batches"] = max(0, decode.evals - d0[0] - 1)
+                meta["drafted_tokens"] = decode.drafted - d0[1]
+        t = self._totals
+        t["completions"] += 1
+        t["prompt_tokens"] += len(prompt)
+        t["reused_prompt_tokens"] += reused
+        t["evaluated_prompt_tokens"] += len(prompt) - reused
+        t["completion_tokens"] += completion_tokens
+        t["prompt_seconds"] += fed - started
+        t["generation_seconds"] += gen
+        t["wall_seconds"] += wall
+        if is_call:
+            text = f"{CALL_OPEN}\n{body.strip()}\n{CALL_CLOSE}"
+            cand = parse_text(text, tools=tools, meta=meta)
+            if cand.kind == "unparseable" and finish == "length":
+                return Candidate(kind="unparseable", raw=text, meta=meta,
+                                 error=f"{cand.error} (cut off at max_tokens {budget})")
+            return cand
+        answer = (fmt.detokenize(head) + body).strip()
+        if not answer:
+            return Candidate(kind="unparseable", raw="", meta=meta, error="the model wrote nothing")
+        return Candidate(kind="answer", answer=answer, raw=answer, meta=meta)
+
     async def propose(self, messages: Sequence[Message], *, tools: Sequence[dict[str, Any]],
                       n: int = 1, sampling: Sampling | None = None,
                       constraint: dict[str, Any] | None = None) -> list[Candidate]:
-        """``n`` candidates, one constrained completion each, with seeds ``seed + i``."""
+        """``n`` candidates, one completion each, with seeds ``seed + i``: in the model's own
+        format (``tool_format``) or as grammar-constrained JSON steps."""
         n = max(1, n)
         sampling = sampling or Sampling()
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
+        if self.tool_format != "json" and self._native is not False:
+            native: list[Candidate] = []
+            async with self._lock:
+                for i in range(n):
+                    cand = await asyncio.to_thread(self._native_sync, messages, tools,
+                                                   constraint, sampling, seed + i)
+                    if cand is None:  # the template renders no tools: JSON steps below
+                        break
+                    native.append(cand)
+            if native:
+                return native
         prompt = step_messages(messages, tools)
         candidates = []
         async with self._lock:

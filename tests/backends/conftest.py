@@ -92,7 +92,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``python -m llama_cpp.server`` on loopback serving the default model.
+    """A real llama-cpp-python server (``python -m agentrt.backends.llama_server``, i.e.
+    ``llama_cpp.server`` loaded safely for this CPU) on loopback serving the default model.
 
     Yields its ``/v1`` base URL; the model alias is ``qwen-default``.
     """
@@ -108,7 +109,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = Path(tmp_path_factory.mktemp("llama-server")) / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+            # the stock server with the load parameters chosen for this CPU (no AMX crash)
+            [sys.executable, "-m", "agentrt.backends.llama_server", "--model", str(model),
              "--model_alias", "qwen-default", "--host", "127.0.0.1", "--port", str(port),
              "--n_ctx", "2048", "--n_threads",
              os.environ.get("AGENTRT_THREADS") or str(os.cpu_count() or 1), "--verbose", "false"],

@@ -70,7 +70,7 @@ def test_bound_thought(constraint: dict[str, Any]) -> None:
 
 @pytest.mark.model
 async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
-    """One short grammar-constrained step from the default model (Qwen2.5-Coder-0.5B)."""
+    """One short grammar-constrained JSON step from the default model (Qwen2.5-Coder-0.5B)."""
     tools = [t for t in tools if t["function"]["name"] != "search_flights"]  # keep it short
     constraint = {"anyOf": [{
         "type": "object",
@@ -78,7 +78,7 @@ async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
                        "arguments": t["function"]["parameters"]},
         "required": ["thought", "name", "arguments"], "additionalProperties": False,
     } for t in tools]}
-    be = EmbeddedBackend(n_ctx=2048, thought_max_chars=32)
+    be = EmbeddedBackend(n_ctx=2048, thought_max_chars=32, tool_format="json")
     try:
         [cand] = await be.propose(
             [{"role": "user", "content": "Show me booking ABC123."}], tools=tools,
@@ -94,3 +94,34 @@ async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
     if cand.call is not None:
         assert isinstance(cand.call.arguments, dict)
     assert be.stats.completion_tokens > 0
+
+
+@pytest.mark.model
+async def test_real_native_call_and_answer(tools: list[dict[str, Any]]) -> None:
+    """The default format: the GGUF's own template with the tools, a ``<tool_call>`` reply
+    decoded under the call grammar; with nothing to call the reply is a plain-text answer."""
+    tools = [t for t in tools if t["function"]["name"] != "search_flights"]
+    constraint = {"anyOf": [{
+        "type": "object",
+        "properties": {"thought": {"type": "string"}, "name": {"const": t["function"]["name"]},
+                       "arguments": t["function"]["parameters"]},
+        "required": ["thought", "name", "arguments"], "additionalProperties": False,
+    } for t in tools]}
+    be = EmbeddedBackend(n_ctx=2048)
+    assert be.capabilities.tool_call_format == "native"
+    system = {"role": "system", "content": "Use the tools."}
+    try:
+        [cand] = await be.propose(
+            [system, {"role": "user", "content": "Show me booking ABC123."}], tools=tools,
+            constraint=constraint, sampling=Sampling(seed=1, temperature=0.0, max_tokens=64))
+        [free] = await be.propose(
+            [system, {"role": "user", "content": "Say hello."}], tools=[], constraint=None,
+            sampling=Sampling(seed=1, temperature=0.0, max_tokens=16))
+    finally:
+        await be.aclose()
+    assert cand.meta["format"] == "native" and cand.meta["finish_reason"] == "stop"
+    assert cand.kind == "call", cand
+    assert cand.raw.startswith("<tool_call>\n") and cand.raw.endswith("\n</tool_call>")
+    assert cand.call is not None and cand.call.name in {t["function"]["name"] for t in tools}
+    assert isinstance(cand.call.arguments, dict)
+    assert free.kind == "answer" and free.answer and "<tool_call>" not in free.answer
