@@ -125,9 +125,13 @@ async def _eval(args: argparse.Namespace, modes: list[str]) -> int:
     from agentrt.evaluation import aevaluate, passed_all
     from agentrt.search import Budget
     from agentrt_demo.suite import DemoSuite  # the demo sits above the library: loaded here
+    from agentrt_demo.teacher import DEMONSTRATIONS_FILE
 
     suite = DemoSuite()
     task_list = list(suite.load_tasks(args.tasks))[:args.limit]
+    # like `agentrt demo`: the worked examples shipped with the demo (generated tasks, never
+    # these), unless --set demonstrations=none|FILE says otherwise
+    args.agent_options.setdefault("demonstrations", str(DEMONSTRATIONS_FILE))
     model = args.model or default_model()
     backend = await load_model(model)
     budget = Budget(max_seconds=args.max_seconds) if args.max_seconds else None
