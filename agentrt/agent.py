@@ -317,14 +317,17 @@ class Agent:
 
     def _viewing(self, executor: CallExecutor, grounding: RunGrounding | None
                  ) -> Callable[[str, Any], Awaitable[Any]]:
-        """``executor.execute``, with ok bodies given their compact view for the model."""
-        if grounding is None or not self.config.compact_observations or not getattr(
-                getattr(self.backend, "capabilities", None), "compact_observations", True):
+        """``executor.execute``, every observation shown to the run's grounding, ok bodies given
+        their compact view for the model."""
+        if grounding is None:
             return executor.execute
+        compact = self.config.compact_observations and getattr(
+            getattr(self.backend, "capabilities", None), "compact_observations", True)
 
         async def execute(name: str, arguments: Any) -> Any:
             obs = await executor.execute(name, arguments)
-            if getattr(obs, "ok", False) and getattr(obs, "body", None) is not None:
+            grounding.observed(obs)
+            if compact and getattr(obs, "ok", False) and getattr(obs, "body", None) is not None:
                 view = grounding.view(name, obs.body)
                 if view is not None and hasattr(obs, "__dataclass_fields__"):
                     obs = replace(obs, view=view)
@@ -367,8 +370,13 @@ class Agent:
                 cache[names] = (tools, constraint)
             return cache[names]
 
+        answer_constraint = self.toolset.call_schema([], include_finish=True) if grammar \
+            else None
+
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
+            if request.answer_only and constraint is not None:
+                constraint = answer_constraint  # the same prompt; only an answer may follow
             messages = build_messages(request, system=self.system,
                                       observation_chars=self.config.observation_chars,
                                       native=self.native, demonstration=demonstration)

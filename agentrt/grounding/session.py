@@ -9,10 +9,11 @@ Only successful observations ground values: an error body quotes the bad value b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentrt.grounding.answers import check_answer
+from agentrt.grounding.answers import check_answer, is_decline, is_question
 from agentrt.grounding.check import check_arguments
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
 from agentrt.grounding.provenance import Provenance
@@ -20,7 +21,20 @@ from agentrt.grounding.render import RenderOptions, render_observation
 from agentrt.toolset import Toolset
 from agentrt.validation import Violation
 
-__all__ = ["RunGrounding", "plan_for"]
+__all__ = ["RunGrounding", "asks_for_action", "plan_for"]
+
+_ACTION_WORDS = r"(book|reserv|cancel|buy|purchas|order|send|create|delete|remove|schedul)\w*"
+_ACTION = re.compile(rf"\b{_ACTION_WORDS}", re.IGNORECASE)
+#: "do not book anything", "don't cancel", "without booking", "nothing to reserve"
+_NEGATED = re.compile(rf"\b(do not|don't|dont|not|no|without|never|nothing)\s+(?:\w+\s+){{0,2}}?"
+                      rf"{_ACTION_WORDS}", re.IGNORECASE)
+
+
+def asks_for_action(request: str) -> str | None:
+    """The action verb of a request that asks for a side effect (book, cancel, send …), with
+    negated ones ("do not book anything") left out; None for look-ups and small talk."""
+    match = _ACTION.search(_NEGATED.sub(" ", request))
+    return match.group(0).lower() if match else None
 
 
 def plan_for(toolset: Toolset, *, strict: bool = False) -> GroundingPlan:
@@ -43,6 +57,14 @@ class RunGrounding:
         self.render_options = render or RenderOptions()
         self._root = Provenance.from_request(query)
         self._ledgers: dict[tuple[int, ...], Provenance] = {(): self._root}
+        #: an action was attempted but not carried out by the runtime's doing (the policy or
+        #: the person said no, its answer was lost): reporting that is a fine answer
+        self.action_blocked = False
+
+    def observed(self, observation: Any) -> None:
+        """Every executed call's observation (pruned branches included) passes through here."""
+        if getattr(observation, "outcome", "") in ("denied", "lost"):
+            self.action_blocked = True
 
     def ledger(self, path: Sequence[Any]) -> Provenance:
         """The provenance of values on ``path`` (the request plus its ok observations)."""
@@ -69,10 +91,23 @@ class RunGrounding:
         return check_arguments(self._tool(tool), arguments, self.ledger(path), plan=self.plan)
 
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
-        """A note for the model when ``answer`` states facts found nowhere, else None."""
+        """A note for the model when ``answer`` states facts found nowhere — or reports on a
+        request for an action (book, cancel, …) that no successful call has carried out,
+        unless it declines or asks a question — else None."""
         made = sum(1 for step in path if getattr(step.observation, "ok", False))
         verdict = check_answer(answer, self.query, self.ledger(path), made_calls=made)
-        return None if verdict.accepted else verdict.note
+        if not verdict.accepted:
+            return verdict.note
+        verb = asks_for_action(self.query)
+        done = any(getattr(step.observation, "ok", False)
+                   and getattr(step.observation, "side_effect", "safe") != "safe"
+                   for step in path)
+        if verb and not done and not self.action_blocked \
+                and not (is_decline(answer) or is_question(answer)):
+            return (f"nothing has been done yet: the user asked you to {verb}, and no call that "
+                    "changes anything has succeeded; call the tool that does it with the values "
+                    "from the results above — or, if it cannot be done, say why")
+        return None
 
     # -- observations ---------------------------------------------------------------------------
     def view(self, tool: str, body: Any) -> str | None:

@@ -40,6 +40,9 @@ class SearchConfig(BaseModel):
     #: a node whose model proposed only refused repeats this many times is a dead end (the
     #: search backs up instead of asking again); None: only the per-node limit applies
     max_repeats: int | None = Field(default=3, ge=1)
+    #: after a refused repeat, ask once for an answer only (the data it wanted is on the path;
+    #: small models otherwise propose the same call again instead of answering)
+    answer_after_repeat: bool = True
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

@@ -63,7 +63,7 @@ class _Search:
 
     # -- the callables, metered --------------------------------------------------------------
     async def propose(self, node: Node, path: tuple[Step, ...], feedback: list[Feedback],
-                      n: int) -> list[Candidate]:
+                      n: int, answer_only: bool = False) -> list[Candidate]:
         limit = self.meter.exhausted_before_request()
         if limit:
             raise _Stop("out_of_budget", f"budget exhausted: {limit}", limit)
@@ -71,7 +71,8 @@ class _Search:
         self.ledger.stats["model_calls"] += 1
         request = StepRequest(query=self.query, path=path, feedback=tuple(feedback), n=n,
                               node=node.id, depth=node.depth,
-                              tools_used=tuple(dict.fromkeys(s.tool for s in path)))
+                              tools_used=tuple(dict.fromkeys(s.tool for s in path)),
+                              answer_only=answer_only)
         started = self.clock()
         try:
             cands = await asyncio.wait_for(self.hooks.propose(request),
@@ -229,6 +230,7 @@ class _Search:
         path_keys = frozenset(call_key(s.tool, s.arguments) for s in path)
         considered = 0
         repeats = 0  # candidates refused as repeats at this node
+        answer_next = False  # the last proposal repeated a call: ask for an answer once
         cfg = self.config
         while considered < self.per_node:
             if cfg.max_repeats is not None and repeats >= cfg.max_repeats:
@@ -237,7 +239,11 @@ class _Search:
                 self.ledger.stats["repeat_dead_ends"] += 1
                 return "exhausted"
             n = min(cfg.k if cfg.batch else 1, self.per_node - considered)
-            cands = await self.propose(node, path, feedback, n)
+            cands = await self.propose(node, path, feedback, n,
+                                       answer_only=answer_next and cfg.answer_after_repeat)
+            if answer_next:
+                self.ledger.stats["answer_only_requests"] += int(cfg.answer_after_repeat)
+            answer_next = False
             considered += max(len(cands), 1)
             batch: set[str] = set()
             accepted: list[tuple[Node, Candidate]] = []
@@ -246,6 +252,7 @@ class _Search:
                 problems = self.check(child, cand, here, batch, path_keys, path)
                 if child.status == "rejected_duplicate":
                     repeats += 1
+                    answer_next = bool(path)  # below the root the results are on the path
                 if problems:
                     feedback.append(Feedback(kind="rejected", tool=child.tool,
                                              arguments=child.arguments, text=child.status,

@@ -84,6 +84,9 @@ class StepRequest:
     depth: int
     #: the tool names called on the path (they stay offered when tools are retrieved top-k)
     tools_used: tuple[str, ...] = ()
+    #: only an answer may be proposed (the model just proposed a call it already made: what
+    #: it needs is on the path); backends with a grammar enforce it, others are not asked
+    answer_only: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

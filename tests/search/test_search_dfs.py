@@ -301,3 +301,17 @@ async def test_a_node_that_only_repeats_is_a_dead_end(make_hooks):
     assert result.stats["repeat_dead_ends"] == 1
     assert result.stats["rejected_duplicate"] == 4
     assert [r.node for r in requests].count(1) == 3  # node 1 was asked exactly max_repeats times
+
+
+async def test_after_a_repeat_the_model_is_asked_for_an_answer_only(make_hooks):
+    """The data the model wants again is on the path: the request after a refused repeat
+    allows only an answer (a grammar backend enforces it), once; then it asks normally."""
+    first = call("search_flights", origin="A", destination="B")
+    hooks, ex, requests = make_hooks([first, first, answer("AF1 at 10:00")])
+    result = await dfs("q", hooks, k=1)
+    assert result.status == "solved" and result.answer == "AF1 at 10:00"
+    assert [r.answer_only for r in requests] == [False, False, True]
+    assert result.stats["answer_only_requests"] == 1 and len(ex.calls) == 1
+    off = await dfs("q", make_hooks([first, first, answer("x")])[0], k=1,
+                    config=SearchConfig.dfs(1, answer_after_repeat=False))
+    assert off.stats["answer_only_requests"] == 0
