@@ -127,10 +127,21 @@ def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
     messages.append({"role": "user", "content": request.query})
     messages.extend(path_messages(request.path, observation_chars=observation_chars))
     notes = "\n".join(n for n in (_progress_note(request, native),
-                                  feedback_text(request.feedback, native=native)) if n)
+                                  feedback_text(request.feedback, native=native),
+                                  _answer_note(request, native)) if n)
     if notes:
         messages.append({"role": "user", "content": notes})
     return messages
+
+
+def _answer_note(request: StepRequest, native: bool) -> str:
+    """The request allows only an answer: the model just asked again for what it has."""
+    if not request.answer_only:
+        return ""
+    # short and direct: small models copy longer notes into their answer
+    if native:
+        return "Answer the question now from the tool result above."
+    return "Call finish with give_answer now, answering from the tool result above."
 
 
 def _progress_note(request: StepRequest, native: bool = False) -> str:

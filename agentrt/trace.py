@@ -266,7 +266,8 @@ class _Replay:
             self.out.append(ReplayedRequest(number=number, candidates=tuple(batch),
                                             request=StepRequest(
                 query=self.query, path=path, feedback=tuple(feedback), n=len(batch),
-                node=node.id, depth=node.depth, tools_used=used)))
+                node=node.id, depth=node.depth, tools_used=used,
+                answer_only=batch[0].answer_only)))
             for child in batch:
                 if _check_rejected(child):
                     feedback.append(Feedback(kind="rejected", tool=child.tool,

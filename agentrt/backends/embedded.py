@@ -437,6 +437,10 @@ class EmbeddedBackend:
         answer = (fmt.detokenize(head) + body).strip()
         if not answer:
             return Candidate(kind="unparseable", raw="", meta=meta, error="the model wrote nothing")
+        if "{" in answer and '"name"' in answer:  # a call written as text after all
+            cand = parse_text(answer, tools=tools, meta=meta)
+            if cand.kind == "call":
+                return cand
         return Candidate(kind="answer", answer=answer, raw=answer, meta=meta)
 
     async def propose(self, messages: Sequence[Message], *, tools: Sequence[dict[str, Any]],

@@ -220,6 +220,10 @@ class NativeFormat:
             self._openers[token] = piece.lstrip().startswith(("{", "```", CALL_OPEN))
         return self._openers[token]
 
+    def _starts_prose(self, token: int) -> bool:
+        piece = self.detokenize([token]).lstrip()
+        return bool(piece) and (piece[0].isalnum() or piece[0] in "\"'(")
+
     # -- the first move ----------------------------------------------------------------------
     def feed(self, tokens: Sequence[int]) -> int:
         """Make the context hold ``tokens`` with fresh logits for the next one, reusing the
@@ -255,8 +259,9 @@ class NativeFormat:
         k = min(self.top_k, self.n_vocab)
         ids = [int(i) for i in np.argpartition(-logits, k - 1)[:k]]
         pairs = [(t, float(logits[t])) for t in ids]
-        if not can_call:
-            pairs = [p for p in pairs if not self.starts_call(p[0])] or pairs
+        if not can_call:  # an answer in words: not a call, nor JSON or a tag leading into one
+            pairs = ([p for p in pairs if self._starts_prose(p[0])]
+                     or [p for p in pairs if not self.starts_call(p[0])] or pairs)
         first = _pick(pairs, temperature, top_p, random.Random(seed))
         return first, can_call and self.starts_call(first)
 

@@ -206,14 +206,16 @@ class _Search:
                             f"{record.node}) with {tool} failed: {cobs.outcome}")
 
     # -- the search --------------------------------------------------------------------------
-    def new_child(self, node: Node, cand: Candidate, sample: int) -> Node:
+    def new_child(self, node: Node, cand: Candidate, sample: int,
+                  answer_only: bool = False) -> Node:
         call = cand.call
         # the raw reply is kept only where it is the step: an unreadable one
         raw = cand.raw or "" if cand.kind == "unparseable" else ""
         child = Node(id=self.next_id, parent=node.id, depth=node.depth + 1, kind=cand.kind,
                      thought=cand.thought or "", tool=call.name if call else None,
                      arguments=call.arguments if call else None, answer=cand.answer,
-                     raw=raw, request=self.meter.model_calls, sample=sample)
+                     raw=raw, request=self.meter.model_calls, sample=sample,
+                     answer_only=answer_only)
         self.next_id += 1
         node.children.append(child)
         self.ledger.stats["candidates"] += 1
@@ -239,16 +241,15 @@ class _Search:
                 self.ledger.stats["repeat_dead_ends"] += 1
                 return "exhausted"
             n = min(cfg.k if cfg.batch else 1, self.per_node - considered)
-            cands = await self.propose(node, path, feedback, n,
-                                       answer_only=answer_next and cfg.answer_after_repeat)
-            if answer_next:
-                self.ledger.stats["answer_only_requests"] += int(cfg.answer_after_repeat)
+            only = answer_next and cfg.answer_after_repeat
+            cands = await self.propose(node, path, feedback, n, answer_only=only)
+            self.ledger.stats["answer_only_requests"] += int(only)
             answer_next = False
             considered += max(len(cands), 1)
             batch: set[str] = set()
             accepted: list[tuple[Node, Candidate]] = []
             for i, cand in enumerate(cands):
-                child = self.new_child(node, cand, i)
+                child = self.new_child(node, cand, i, answer_only=only)
                 problems = self.check(child, cand, here, batch, path_keys, path)
                 if child.status == "rejected_duplicate":
                     repeats += 1

@@ -123,6 +123,8 @@ class Node(BaseModel):
     #: which model request produced it (1-based) and its index among that request's samples
     request: int = 0
     sample: int = 0
+    #: proposed in answer to a request that allowed only an answer (after a repeat)
+    answer_only: bool = False
     elapsed: float = 0.0
     children: list[Node] = Field(default_factory=list)
 
