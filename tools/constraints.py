@@ -1,4 +1,4 @@
-"""Writes constraints.txt: the exact versions of agentrt[dev,embedded]'s dependency closure in
+"""Writes constraints.txt: the exact versions of agentrt[dev,embedded,train]'s dependency closure in
 the current environment (the set the test suite was last run green with).
 
     python tools/constraints.py > constraints.txt
@@ -15,7 +15,7 @@ import re
 
 from packaging.requirements import Requirement
 
-ROOT = ("agentrt", frozenset({"dev", "embedded"}))
+ROOT = ("agentrt", frozenset({"dev", "embedded", "train"}))
 
 
 def _norm(name: str) -> str:
@@ -46,7 +46,7 @@ def closure(root: str = ROOT[0], extras: frozenset[str] = ROOT[1]) -> dict[str, 
 
 
 def main() -> None:
-    print("# agentrt[dev,embedded] closure, tested; regenerate: "
+    print("# agentrt[dev,embedded,train] closure, tested; regenerate: "
           "python tools/constraints.py > constraints.txt")
     for name, version in sorted(closure().items()):
         print(f"{name}=={version}")
