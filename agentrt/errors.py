@@ -5,11 +5,15 @@ observations.
 AgentRTError
 ├── SpecError            a spec that cannot be loaded or is invalid (.source, .pointer, .reason)
 ├── BackendError         the model server is unreachable, slow, or answers garbage
-│                        (.backend, .status_code)
+│   │                    (.backend, .status_code)
+│   └── LlamaCrashError  llama.cpp died in the probe child (.signal; agentrt.backends.llama_runtime)
 ├── ExecutionError       transport trouble the search cannot recover from
 │   └── AuthError        credentials could not be obtained (agentrt.executor.AuthError)
+├── TrainingError        a fine-tuning run failed (agentrt.training)
 └── ConfigError          a bad setting: an unknown model string, a missing extra, a bad option
-                         (a malformed policy value included)
+    │                    (a malformed policy value included)
+    ├── TrainExtraMissing  agentrt finetune without the train extra (agentrt.training)
+    └── DataError        a training record that is broken or foreign (.path, .line)
 ```
 
 Invalid or hallucinated calls and 4xx/5xx responses are *not* exceptions: they become

@@ -64,11 +64,18 @@ def test_errors_form_one_tree() -> None:
 
 def test_the_drawn_tree_is_the_real_one() -> None:
     """The tree in errors.py's docstring names exactly the classes that exist."""
+    from agentrt.backends.llama_runtime import LlamaCrashError
     from agentrt.executor import AuthError
+    from agentrt.training.errors import DataError, TrainExtraMissing, TrainingError
 
-    drawn = re.findall(r"^[│ ]*(?:├── |└── )?(\w+Error|AgentRTError)\b", errors.__doc__ or "",
-                       re.MULTILINE)
-    assert set(drawn) == {*errors.__all__, "AuthError"}
-    assert issubclass(AuthError, errors.ExecutionError)
+    drawn = re.findall(r"^[│ ]*(?:├── |└── )(\w+)\b", errors.__doc__ or "", re.MULTILINE)
+    elsewhere = {"AuthError": (AuthError, errors.ExecutionError),
+                 "LlamaCrashError": (LlamaCrashError, errors.BackendError),
+                 "TrainingError": (TrainingError, errors.AgentRTError),
+                 "TrainExtraMissing": (TrainExtraMissing, errors.ConfigError),
+                 "DataError": (DataError, errors.ConfigError)}
+    assert set(drawn) == {*errors.__all__, *elsewhere} - {"AgentRTError"}
+    for cls, parent in elsewhere.values():
+        assert issubclass(cls, parent)
     for gone in ("PolicyError", "BudgetExceeded"):  # drawn once, never raised: removed
         assert not hasattr(errors, gone) and gone not in agentrt.__all__
