@@ -25,6 +25,7 @@ __all__ = [
     "add_model_arg",
     "close_backend",
     "default_model",
+    "fraction",
     "load_model",
     "parse_credentials",
     "progress_bar",
@@ -51,6 +52,17 @@ def default_model() -> str:
     if value and value.split(":")[0].lower() in _model_kinds():
         return value
     return "embedded"
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1 (a pass rate, a share)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a number between 0 and 1, not {value}")
+    return value
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:

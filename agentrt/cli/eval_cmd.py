@@ -18,6 +18,7 @@ from agentrt.cli.common import (
     add_model_arg,
     close_backend,
     default_model,
+    fraction,
     load_model,
     run_async,
     write_json,
@@ -32,15 +33,6 @@ DESCRIPTION = ("Run the demo task set (fresh service state per task, side effect
 _MODES = ("dfs", "dfsdt", "react")
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"a pass rate between 0 and 1, not {value}")
-    return value
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arg(p)
@@ -50,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N tasks")
     p.add_argument("--k", type=int, default=None, help="candidates per node")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-clock limit per task")
-    p.add_argument("--min-pass", type=_rate, default=1.0, metavar="RATE",
+    p.add_argument("--min-pass", type=fraction, default=1.0, metavar="RATE",
                    help="the pass rate (0..1) every mode must reach for exit 0 (default 1.0: "
                         "every task; 0: only report)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",

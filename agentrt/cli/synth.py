@@ -23,7 +23,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentrt.cli.common import close_backend, load_model, parse_credentials, run_async
+from agentrt.cli.common import (
+    close_backend,
+    fraction,
+    load_model,
+    parse_credentials,
+    run_async,
+)
 from agentrt.errors import ConfigError
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
@@ -31,15 +37,6 @@ __all__ = ["DESCRIPTION", "add_arguments", "run"]
 DESCRIPTION = ("Run tasks with a teacher through the real agent (search, validation, executor) "
                "and keep the verified runs as per-step training records.")
 
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"a share between 0 and 1, not {value}")
-    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    choices=("native", "json"),
                    help="how the demo teacher speaks: native (plain-text answers, the "
                         "embedded default's format; default) or json (finish calls)")
-    p.add_argument("--recovery", type=_share, default=0.3, metavar="SHARE",
+    p.add_argument("--recovery", type=fraction, default=0.3, metavar="SHARE",
                    help="share of demo-teacher runs with one deliberate wrong proposal that "
                         "the runtime rejects and the teacher repairs (default 0.3)")
     p.add_argument("--mode", default="dfs", choices=("dfs", "dfsdt", "react"),

@@ -68,16 +68,21 @@ def test_bound_thought(constraint: dict[str, Any]) -> None:
     assert bound_thought(constraint, None) is constraint
 
 
-@pytest.mark.model
-async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
-    """One short grammar-constrained JSON step from the default model (Qwen2.5-Coder-0.5B)."""
-    tools = [t for t in tools if t["function"]["name"] != "search_flights"]  # keep it short
-    constraint = {"anyOf": [{
+def _short(tools: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The tools without the long search one, and the step constraint over them."""
+    tools = [t for t in tools if t["function"]["name"] != "search_flights"]
+    return tools, {"anyOf": [{
         "type": "object",
         "properties": {"thought": {"type": "string"}, "name": {"const": t["function"]["name"]},
                        "arguments": t["function"]["parameters"]},
         "required": ["thought", "name", "arguments"], "additionalProperties": False,
     } for t in tools]}
+
+
+@pytest.mark.model
+async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
+    """One short grammar-constrained JSON step from the default model (Qwen2.5-Coder-0.5B)."""
+    tools, constraint = _short(tools)
     be = EmbeddedBackend(n_ctx=2048, thought_max_chars=32, tool_format="json")
     try:
         [cand] = await be.propose(
@@ -100,13 +105,7 @@ async def test_real_constrained_generation(tools: list[dict[str, Any]]) -> None:
 async def test_real_native_call_and_answer(tools: list[dict[str, Any]]) -> None:
     """The default format: the GGUF's own template with the tools, a ``<tool_call>`` reply
     decoded under the call grammar; with nothing to call the reply is a plain-text answer."""
-    tools = [t for t in tools if t["function"]["name"] != "search_flights"]
-    constraint = {"anyOf": [{
-        "type": "object",
-        "properties": {"thought": {"type": "string"}, "name": {"const": t["function"]["name"]},
-                       "arguments": t["function"]["parameters"]},
-        "required": ["thought", "name", "arguments"], "additionalProperties": False,
-    } for t in tools]}
+    tools, constraint = _short(tools)
     be = EmbeddedBackend(n_ctx=2048)
     assert be.capabilities.tool_call_format == "native"
     system = {"role": "system", "content": "Use the tools."}
