@@ -101,4 +101,10 @@ async def _demo(args: argparse.Namespace) -> int:
         await close_backend(backend)
     committed = [b for b in bookings(result) if b[2] == "committed"]
     print(f"demo finished in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    return 0 if result.solved and committed else 1
+    if result.solved and committed:
+        return 0
+    why = "the run ended without a booking" if result.solved else \
+        f"the run ended {result.status} ({result.reason or result.limit or 'no answer'})"
+    print(f"no booking was made: {why} (exit 1); try --model with a stronger model",
+          file=sys.stderr)
+    return 1

@@ -63,6 +63,8 @@ def test_demo_without_a_booking_exits_1(tmp_path: Path,
     model = write_steps(tmp_path / "steps.json", [{"answer": "I booked everything."},
                                                   {"answer": "Sorry, I cannot book that."}])
     assert main(["demo", "--model", model, "--request", "Book something"]) == 1
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "answer refused: you have not looked this up yet" in out
     assert "status: solved" in out  # solved (declined), but nothing was booked
+    assert "no booking was made: the run ended without a booking" in captured.err
