@@ -5,10 +5,11 @@ inventory, for ``agentrt synth`` — never one of the 52 evaluation tasks.
 shape as ``tasks.jsonl`` (requests with ``{date+N}`` resolved, ``setup`` and ``expect`` with day
 offsets resolved), so the checker (:func:`agentrt_demo.verdict.check_task`) and the reference
 solver work on them. Categories are cycled in order; within one, a variant (which lookup, which
-kind of unsatisfiable request, ...) and a phrasing (several templates each) are drawn from a
-``random.Random(seed)``. Routes, dates, cities and counts are drawn until the seeded inventory
-has the right answer (offers with seats for everyone, free rooms, or — for unsatisfiable
-requests — none), so a generated task is always solvable or always refusable.
+kind of unsatisfiable request, ...) and a phrasing (several templates each, in
+:mod:`agentrt_demo.generate_templates`) are drawn from a ``random.Random(seed)``. Routes,
+dates, cities and counts are drawn until the seeded inventory has the right answer (offers with
+seats for everyone, free rooms, or — for unsatisfiable requests — none), so a generated task is
+always solvable or always refusable.
 
 ``expect`` may carry one key the evaluation tasks do not: ``hints``, read by the programmatic
 teacher (:mod:`agentrt_demo.teacher`) and ignored by the checker — the searches that show an
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -39,6 +40,16 @@ from agentrt_demo.generate_overlap import (
     normalized_request,
     overlap,
     signature,
+)
+from agentrt_demo.generate_templates import (
+    AMBIGUOUS,
+    BOOK,
+    CANCEL,
+    HOTEL,
+    LOOKUP,
+    MULTI_PASSENGER,
+    TRIP,
+    UNSATISFIABLE,
 )
 from agentrt_demo.seed_data import AIRPORTS, NO_SERVICE
 from agentrt_demo.task_model import CATEGORIES, Task
@@ -132,7 +143,7 @@ class _Draw:
         body = "".join(self.rng.choice(_REF) for _ in range(6))
         return f"HB{body}" if hotel else body
 
-    def pick(self, options: list[str]) -> str:
+    def pick(self, options: Sequence[str]) -> str:
         return self.rng.choice(options)
 
 
@@ -165,17 +176,13 @@ def _lookup(d: _Draw) -> dict[str, Any] | None:
     kind = d.kind(["airport", "city", "cheapest", "earliest", "business", "hotel"])
     if kind == "airport":
         code = d.pick(_CODES)
-        req = d.pick(["Which airport has the code {c}? Give me its full name.",
-                      "What's the official name of {c} airport?",
-                      "Tell me the name of the airport whose IATA code is {c}."])
+        req = d.pick(LOOKUP["airport"])
         return {"request": req.format(c=code),
                 "expect": {"facts": [{"kind": "airport_name", "code": code}]}}
     if kind == "city":
         city = d.pick(_CITIES)
         codes = [a[0] for a in AIRPORTS if a[2] == city]
-        req = d.pick(["What are the airport codes for {c}?",
-                      "List the airports in {c} with their IATA codes.",
-                      "I'm flying to {c}: which airports are there?"])
+        req = d.pick(LOOKUP["city"])
         return {"request": req.format(c=city),
                 "expect": {"facts": [{"kind": "contains", "any": [c]} for c in codes],
                            "hints": {"city": city}}}
@@ -185,10 +192,7 @@ def _lookup(d: _Draw) -> dict[str, Any] | None:
         spec = {"city": city, "check_in": day, "check_out": day + stay, "guests": 1}
         if not d.inv.rooms(spec):
             return None
-        req = d.pick(["How much would the cheapest hotel in {c} cost for one person, "
-                      "{a} to {b}? Which hotel is it? Only a price check, no booking.",
-                      "Price check: cheapest place to stay in {c} from {a} until {b} for one "
-                      "guest - name and total, please. Don't reserve anything."])
+        req = d.pick(LOOKUP["hotel"])
         return {"request": req.format(c=city, a=_d(day), b=_d(day + stay)),
                 "expect": {"facts": [{"kind": "hotel", **spec,
                                       "say": ["hotel_name", "total_price"]}]}}
@@ -200,56 +204,25 @@ def _lookup(d: _Draw) -> dict[str, Any] | None:
         return None
     if kind == "earliest":
         say = ["departure_time"]
-        req = d.pick(["When does the earliest flight from {a} to {b} depart on {d}?",
-                      "On {d}, what is the first departure from {a} to {b}? I only need "
-                      "the time."])
+        req = d.pick(LOOKUP["earliest"])
     elif kind == "business":
         say = ["price"]
-        req = d.pick(["What does the cheapest business class ticket {a} to {b} cost on {d}? "
-                      "Just checking prices.",
-                      "Business class from {a} to {b} on {d}: what's the lowest fare? No "
-                      "booking."])
+        req = d.pick(LOOKUP["business"])
     else:
         say = d.rng.choice([["price"], ["flight_number", "price"]])
-        req = d.pick(["Find me the lowest economy fare from {a} to {b} on {d} and tell me "
-                      "the flight number. Don't book it.",
-                      "What's the cheapest economy ticket {a} -> {b} on {d}, and which "
-                      "flight? Only look it up.",
-                      "Could you check the price of the cheapest economy flight from {a} to "
-                      "{b} departing {d}? No reservation needed; flight number too."])
+        req = d.pick(LOOKUP["cheapest"])
     return {"request": req.format(a=a, b=b, d=_d(day)),
             "expect": {"facts": [{"kind": "flight", **spec, "say": say}]}}
 
 
 def _book(pick: str, nonstop: bool = False) -> Maker:
-    templates = {
-        "cheapest": ["Please reserve the lowest-priced economy seat from {a} to {b} on {d} for "
-                     "{who}. Send the confirmation to {e}.",
-                     "{who} needs to fly {a} to {b} on {d}. Book the cheapest economy option; "
-                     "contact {e}.",
-                     "Get me on the cheapest economy flight {a}-{b} on {d}. Passenger: {who}, "
-                     "email {e}."],
-        "earliest": ["Book the first economy departure of the day from {a} to {b} on {d} for "
-                     "{who}; contact email {e}.",
-                     "{who} wants to leave {a} as early as possible on {d} for {b}. Book the "
-                     "earliest economy flight, email {e}.",
-                     "Whatever leaves {a} first on {d} heading to {b}, economy: book it for "
-                     "{who}. Confirmation to {e}."],
-        "nonstop": ["Book {who} on the cheapest direct economy flight {a} to {b} on {d}, no "
-                    "connections please. Email {e}.",
-                    "Only nonstop: reserve the lowest economy fare from {a} to {b} on {d} for "
-                    "{who}, contact {e}.",
-                    "No layovers for {who}: find the cheapest direct economy {a}-{b} flight on "
-                    "{d} and book it. Email {e}."],
-    }
-
     def make(d: _Draw) -> dict[str, Any] | None:
         (a, b), day, person = d.route(), d.day(), d.person()
         spec = {**_flight(a, b, day, pick=pick, nonstop=nonstop), "passengers": [person],
                 "email": _email(person)}
         if not d.inv.offers({**spec, "pax": 1}):
             return None
-        req = d.pick(templates["nonstop" if nonstop else pick])
+        req = d.pick(BOOK["nonstop" if nonstop else pick])
         return {"request": req.format(a=a, b=b, d=_d(day), who=_who(person),
                                       e=_email(person)),
                 "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
@@ -279,24 +252,7 @@ def _hotel(d: _Draw) -> dict[str, Any] | None:
     fmt = {"c": city, "a": _d(day), "b": _d(day + stay), "g": guests,
            "n": f"{person['first_name']} {person['last_name']}", "e": _email(person),
            "r": extra.get("min_rating")}
-    req = d.pick({
-        "cheapest": ["Reserve the cheapest room in {c} for {g} guest(s), checking in {a} and "
-                     "out {b}. Name: {n}, email {e}.",
-                     "I need a hotel in {c} from {a} to {b} for {g}; book whatever is cheapest. "
-                     "Guest {n} ({e})."],
-        "best_rated": ["Book the top-rated hotel in {c} for {g} guest(s), {a} to {b}, in its "
-                       "cheapest room that fits. Booking name {n}, {e}.",
-                       "We want the highest-rated hotel in {c} from {a} until {b} ({g} "
-                       "guests). Take the least expensive suitable room; guest {n}, {e}."],
-        "min_rating": ["Book the cheapest hotel in {c} with a rating of {r} or better for one "
-                       "guest, {a} to {b}. Guest: {n}, {e}.",
-                       "One guest, {c}, {a} to {b}: book the lowest price among hotels rated at "
-                       "least {r}. Name {n}, email {e}."],
-        "family": ["Four of us are going to {c} from {a} to {b}. Book the cheapest room for 4 "
-                   "guests under the name {n} ({e}).",
-                   "Family trip to {c}: one room for 4 guests, {a} to {b}, the cheapest there "
-                   "is. Booking for {n}, {e}."],
-    }[kind]).format(**fmt)
+    req = d.pick(HOTEL[kind]).format(**fmt)
     return {"request": req, "expect": {"hotel_bookings": [spec], "facts": [{"kind": "refs"}]}}
 
 
@@ -307,12 +263,7 @@ def _trip(d: _Draw) -> dict[str, Any] | None:
     hotel = _hotel_spec(d, city, day, stay, person)
     if not d.inv.offers({**flight, "pax": 1}) or not d.inv.rooms(hotel):
         return None
-    req = d.pick(["Organise my trip to {c}: the cheapest economy flight {a} to {b} on {d}, and "
-                  "the cheapest hotel room there for one from {d} to {o}. I'm {who}, {e}.",
-                  "Book me {a}->{b} on {d} (cheapest economy) plus the cheapest single-guest "
-                  "hotel room in {c} until {o}. Traveller {who}, contact {e}.",
-                  "Trip for {who} ({e}): fly {a} to {b} on {d}, cheapest economy, and stay in "
-                  "{c} until {o} in the cheapest room for one person. Please book both."])
+    req = d.pick(TRIP)
     return {"request": req.format(a=a, b=b, c=city, d=_d(day),
                                   o=_d(day + stay), who=_who(person),
                                   e=_email(person)),
@@ -339,23 +290,19 @@ def _cancel(d: _Draw) -> dict[str, Any] | None:
         return None
     contains = {"kind": "contains", "any": ["cancel"]}
     if kind == "flight":
-        req = d.pick(["I won't be travelling: please cancel flight booking {r}.",
-                      "Cancel reservation {r} for me, thanks."]).format(r=ref)
+        req = d.pick(CANCEL["flight"]).format(r=ref)
         return {"request": req, "setup": [booking, decoy_booking],
                 "expect": {"cancelled": [ref], "facts": [contains]}}
     if kind == "hotel":
-        req = d.pick(["Please cancel my hotel reservation {r}.",
-                      "My plans changed - cancel hotel booking {r}."]).format(r=href)
+        req = d.pick(CANCEL["hotel"]).format(r=href)
         return {"request": req, "setup": [hotel],
                 "expect": {"cancelled": [href], "facts": [contains]}}
     if kind == "both":
-        req = d.pick(["Everything is off: cancel flight {f} and hotel {h}.",
-                      "Please cancel both my bookings, the flight {f} and the hotel stay {h}."])
+        req = d.pick(CANCEL["both"])
         return {"request": req.format(f=ref, h=href), "setup": [booking, hotel],
                 "expect": {"cancelled": [ref, href], "facts": [contains]}}
     if kind == "say_flight":
-        req = d.pick(["Cancel {r} and remind me which flight number that was.",
-                      "Which flight was booking {r}? Cancel it, please."]).format(r=ref)
+        req = d.pick(CANCEL["say_flight"]).format(r=ref)
         return {"request": req, "setup": [booking, decoy_booking],
                 "expect": {"cancelled": [ref], "facts": [
                     {"kind": "flight", **_flight(a, b, day), "pax": 1,
@@ -364,10 +311,7 @@ def _cancel(d: _Draw) -> dict[str, Any] | None:
     rebook = {**_flight(a, b, new_day), "passengers": [p], "email": _email(p)}
     if not d.inv.offers({**rebook, "pax": 1}):
         return None
-    req = d.pick(["Move me to a later day: cancel booking {r} ({a}-{b}) and book the cheapest "
-                  "economy flight {a} to {b} on {d} instead for {who}, email {e}.",
-                  "Please drop reservation {r} and rebook {who} on the cheapest economy "
-                  "{a}->{b} flight on {d}; contact {e}."])
+    req = d.pick(CANCEL["rebook"])
     return {"request": req.format(r=ref, a=a, b=b, d=_d(new_day), who=_who(p),
                                   e=_email(p)),
             "setup": [booking], "expect": {"cancelled": [ref], "flight_bookings": [rebook],
@@ -385,12 +329,7 @@ def _multi(d: _Draw) -> dict[str, Any] | None:
     if not d.inv.offers({**spec, "pax": size}):
         return None
     names = ", ".join(_who(p) for p in people[:-1]) + " and " + _who(people[-1])
-    req = d.pick(["Book the {p} {c} flight from {a} to {b} on {d} for {k} travellers: {n}. "
-                  "Contact {e}.",
-                  "We are {k}: {n}. Please book us together on the {p} {c} flight {a} to {b} "
-                  "on {d}; email {e}.",
-                  "Group booking, {k} seats on one booking: {n}. Take the {p} {c} option "
-                  "from {a} to {b} on {d} and send it to {e}."])
+    req = d.pick(MULTI_PASSENGER)
     return {"request": req.format(p=pick, c=cabin, a=a, b=b, d=_d(day), k=size,
                                   n=names, e=_email(people[0])),
             "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
@@ -404,9 +343,7 @@ def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
     if kind == "hotels_full":
         city, day, stay = d.pick(_CITIES), d.day(5, 90), d.rng.randint(1, 4)
         spec = {"city": city, "check_in": day, "check_out": day + stay, "guests": 1}
-        req = d.pick(["Any hotel room in {c} will do, one guest, {a} to {b}. Name {n}, {e}.",
-                      "Book me a room in {c} from {a} to {b}, one person, any hotel. {n}, "
-                      "{e}."])
+        req = d.pick(UNSATISFIABLE["hotels_full"])
         return {"request": req.format(c=city, a=_d(day), b=_d(day + stay),
                                       n=f"{person['first_name']} {person['last_name']}",
                                       e=email),
@@ -437,23 +374,15 @@ def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
     lookup = {"kind": "flight", **spec, "pax": 1}
     fmt = {"a": a, "b": b, "d": _d(day), "who": who, "e": email}
     if kind == "sold_out":
-        req = d.pick(["Economy only, nothing else: book {who} from {a} to {b} on {d}, email "
-                      "{e}.",
-                      "Reserve an economy seat {a}-{b} on {d} for {who} ({e}); I can't take "
-                      "any other cabin."]).format(**fmt)
+        req = d.pick(UNSATISFIABLE["sold_out"]).format(**fmt)
         return {"request": req,
                 "setup": [{"op": "sell_out", "origin": a, "destination": b, "date": day,
                            "cabin": "economy"}],
                 "expect": {"facts": [negative], "hints": {"lookups": [lookup]}}}
     if kind == "over_budget":
-        req = d.pick(["Book {who} in business class {a} to {b} on {d} ({e}) - but only if "
-                      "it's below {m} EUR.",
-                      "Business seat {a}->{b} on {d} for {who}, email {e}, maximum {m} EUR. "
-                      "Don't book anything pricier."]).format(m=spec["max_price"], **fmt)
+        req = d.pick(UNSATISFIABLE["over_budget"]).format(m=spec["max_price"], **fmt)
     else:
-        req = d.pick(["Book the cheapest flight {a} to {b} on {d} for {who}; email {e}.",
-                      "Please get {who} a seat from {a} to {b} on {d}, cheapest available, "
-                      "contact {e}."]).format(**fmt)
+        req = d.pick(UNSATISFIABLE["no_flight"]).format(**fmt)
     return {"request": req, "expect": {"facts": [negative], "hints": {"lookups": [lookup]}}}
 
 
@@ -465,26 +394,21 @@ def _ambiguous(d: _Draw) -> dict[str, Any] | None:
     (a, b), day = d.route(), d.day()
     hints: dict[str, Any]
     if kind == "date":
-        req = d.pick(["I'd like a flight from {ca} to {cb} for {n}.",
-                      "Book {n} on a flight {a} to {b}, please."])
+        req = d.pick(AMBIGUOUS["date"])
         hints = {"missing": "date", "origin": a, "destination": b, "names": [name]}
     elif kind == "passenger":
-        req = d.pick(["Book the cheapest seat {a} to {b} on {d}.",
-                      "Reserve a flight from {a} to {b} on {d} at the lowest price."])
+        req = d.pick(AMBIGUOUS["passenger"])
         hints = {"missing": "passenger", "origin": a, "destination": b, "date": day}
     elif kind == "reference":
-        req = d.pick(["This is {n}: please cancel my reservation.",
-                      "Hi, {n} here. I need to cancel my booking."])
+        req = d.pick(AMBIGUOUS["reference"])
         hints = {"missing": "reference", "names": [name]}
     elif kind == "city":
-        req = d.pick(["Find a good hotel for {n} for a few nights next month and book it.",
-                      "Book a hotel room for {n} from {d}, somewhere nice."])
+        req = d.pick(AMBIGUOUS["city"])
         hints = {"missing": "city", "names": [name], "date": day}
     else:
         city = d.pick(sorted(_MULTI_AIRPORT))
         a = d.pick([c for c in _CODES if _CITY[c] != city])
-        req = d.pick(["Book {n} on a flight from {a} to {c} on {d}.",
-                      "I need a flight {a} to {c} on {d} for {n}."]).replace("{c}", city)
+        req = d.pick(AMBIGUOUS["airport"]).replace("{c}", city)
         hints = {"missing": "airport", "origin": a, "city": city, "date": day, "names": [name]}
     return {"request": req.format(a=a, b=b, ca=_CITY[a], cb=_CITY[b], d=_d(day),
                                   n=name),
