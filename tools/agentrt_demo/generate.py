@@ -352,7 +352,7 @@ def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
                 "expect": {"facts": [negative], "hints": {"lookups": [
                     {"kind": "hotel", **spec}]}}}
     if kind == "no_route":
-        a, b = sorted(d.rng.choice(sorted(NO_SERVICE))) if d.rng.random() < 0.5 else d.route()
+        a, b = d.rng.choice(sorted(tuple(sorted(p)) for p in NO_SERVICE)) if d.rng.random() < 0.5 else d.route()
         day = d.day()
         spec = _flight(a, b, day)
         if d.inv.offers({**spec, "pax": 1}):
