@@ -117,3 +117,18 @@ def test_tasks_resolve_like_the_task_set() -> None:
             assert spec["date"] > TODAY.isoformat()          # an ISO date, in the future
         for spec in task.expect.get("hotel_bookings", []):
             assert spec["check_in"] < spec["check_out"]
+
+
+def test_a_seed_gives_the_same_tasks_in_every_process() -> None:
+    """The generator's provenance is its seed: no set iteration or hash order may leak in."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json; from agentrt_demo.generate import generate_tasks; "
+            "print(json.dumps([t.request for t in generate_tasks(40, 3)]))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**os.environ,
+                                            "PYTHONHASHSEED": h}).stdout
+            for h in ("0", "5", "17")}
+    assert len(outs) == 1 and len(next(iter(outs))) > 100
