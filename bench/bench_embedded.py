@@ -42,6 +42,7 @@ from agentrt.backends import EmbeddedBackend, Sampling
 from agentrt.backends.base import Candidate
 from agentrt.backends.llama_runtime import choose_load_params, create_llama
 from agentrt.backends.model_files import resolve_model_path
+from agentrt.backends.native import common_prefix
 from agentrt.backends.prompting import bound_thought, step_messages
 
 
@@ -137,15 +138,6 @@ class Row:
     threads: int
 
 
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 class RawRunner:
     """The same completions through plain llama-cpp-python (its own sampler and decoding)."""
 
@@ -174,7 +166,7 @@ class RawRunner:
             max_tokens=step.sampling["max_tokens"])
         wall = time.perf_counter() - t0
         usage = reply["usage"]
-        reused = _common_prefix(before, list(llm.input_ids[: usage["prompt_tokens"]]))
+        reused = common_prefix(before, list(llm.input_ids[: usage["prompt_tokens"]]))
         return Row(step=index, prompt_tokens=usage["prompt_tokens"], reused=reused,
                    generated=usage["completion_tokens"], seconds=wall, threads=self.threads)
 

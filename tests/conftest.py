@@ -1,15 +1,30 @@
-"""Shared fixtures: where the shared corpus lives, and a skip when it is absent."""
+"""Shared fixtures: where the shared corpus lives, a skip when it is absent, and the logging
+configuration put back after every test (the CLI and synth configure structlog)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus" / "amadeus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def corpus_files() -> list[Path]:

@@ -45,6 +45,7 @@ from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.llama_prefix import PrefixStore
 from agentrt.backends.llama_threads import ThreadPolicy
 from agentrt.backends.model_files import Progress, cache_dir, model_identity, resolve_model_path
+from agentrt.backends.native import common_prefix
 from agentrt.backends.parsing import parse_text
 from agentrt.backends.prompting import bound_thought, step_messages
 from agentrt.errors import BackendError, ConfigError
@@ -92,15 +93,6 @@ def _import_llama_cpp() -> Any:
         raise ConfigError("the embedded backend needs llama-cpp-python: "
                           "pip install 'agentrt[embedded]'") from exc
     return llama_cpp
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class EmbeddedBackend:
@@ -297,7 +289,7 @@ class EmbeddedBackend:
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
         completion_tokens = int(usage.get("completion_tokens") or 0)
         prompt = list(llm.input_ids[:prompt_tokens]) if hasattr(llm, "input_ids") else []
-        reused = _common_prefix(before, prompt)
+        reused = common_prefix(before, prompt)
         if reused == prompt_tokens and reused:  # llama.cpp replays the last prompt token
             reused -= 1
         restored = decode.restored - d0[4] if decode else 0

@@ -39,6 +39,7 @@ __all__ = [
     "CALL_OPEN",
     "ChatTemplate",
     "NativeFormat",
+    "common_prefix",
     "native_call_schema",
     "native_messages",
     "render_prompt",
@@ -159,6 +160,16 @@ def native_call_schema(constraint: Mapping[str, Any] | None) -> dict[str, Any] |
     return out
 
 
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share (what llama.cpp's KV cache can reuse)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 class NativeFormat:
     """The native format on one ``llama_cpp.Llama``: its chat template, the prompt as tokens,
     and the model's own first move — a call or an answer (see the module docstring). The rest
@@ -229,13 +240,7 @@ class NativeFormat:
         """Make the context hold ``tokens`` with fresh logits for the next one, reusing the
         longest cached prefix; returns how many prompt tokens were reused."""
         llm = self.llm
-        have = list(llm.input_ids[: llm.n_tokens])
-        prefix = 0
-        for a, b in zip(have, tokens, strict=False):
-            if a != b:
-                break
-            prefix += 1
-        prefix = min(prefix, len(tokens) - 1)  # at least one token evaluated: fresh logits
+        prefix = min(common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens), len(tokens) - 1)  # at least one token evaluated: fresh logits
         if prefix <= 0 or not llm._ctx.kv_cache_seq_rm(-1, prefix, -1):
             llm.reset()
             prefix = 0

@@ -4,7 +4,6 @@ logging configuration around every test (the CLI configures structlog globally).
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,24 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from agentrt_demo import DemoServices, demo_today, running_services, spec_path
 
 REPO = Path(__file__).resolve().parents[2]
 FLIGHTS = str(spec_path("flights"))
 HOTELS = str(spec_path("hotels"))
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    config = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    structlog.configure(**config)
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

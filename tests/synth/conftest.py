@@ -5,27 +5,12 @@ structlog globally)."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import pytest
-import structlog
-
 #: the demo day every synth test runs on (the inventory is a function of the day offset)
 TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    config = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    structlog.configure(**config)
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 class Recorder:
