@@ -6,8 +6,16 @@ result = await agent.run("Find the cheapest flight from LHR to CDG on 2026-12-01
 print(result.status, result.answer)
 ```
 
-An `Agent` holds configuration only: every run builds its own search state and (unless one was
-injected) its own executor, so many runs may share one agent, backend and toolset concurrently.
+An `Agent` holds configuration and one long-lived executor: every run builds its own search
+state and gets a view of that executor (its own policy and, if given, credentials) over one
+shared HTTP client — one connection pool and one OAuth2 token cache for every run — so many
+runs may share one agent, backend and toolset concurrently. A service opens the agent at startup
+and closes it at shutdown:
+
+```python
+async with Agent(backend, toolset, policy="allow") as agent:   # or: await agent.aclose()
+    results = await asyncio.gather(*(agent.run(q) for q in queries))
+```
 """
 
 from __future__ import annotations
@@ -60,6 +68,8 @@ __all__ = ["Agent", "AgentConfig", "CallExecutor", "compensation_arguments"]
 
 _log = get_logger(__name__)
 EventCallback = Callable[[SearchEvent], Any]
+#: how many offered-tool subsets keep their rendered tools between runs
+_TOOLS_CACHE_SIZE = 256
 #: id-like argument names a compensation may take, and the response keys that can fill them
 _ID_KEYS = ("id", "reference", "booking_id", "booking_reference", "reservation_id")
 
@@ -192,9 +202,13 @@ class Agent:
     keywords (``Agent(backend, toolset, search="react", budget=Budget(max_depth=12))``), which
     override the config's. ``policy``: ``"allow"``, ``"deny"``, ``"confirm"``, a confirmation
     callback, or an executor ``Policy``. ``executor``: inject one (it is then shared by every
-    run and not closed); otherwise each run opens its own with ``credentials`` and the config's
-    ``base_urls``. ``answer_check(answer, result) -> None | reason`` may refuse an answer (the
-    search goes on). ``on_event`` sees the search live.
+    run and never closed by the agent); otherwise the agent opens one
+    :class:`~agentrt.executor.Executor` with ``credentials`` and the config's ``base_urls`` on
+    first use, shares its HTTP client by every run (each run gets a
+    :meth:`~agentrt.executor.Executor.view` with its policy and credentials) and closes it in
+    :meth:`aclose` (``async with Agent(...) as agent``). ``answer_check(answer, result) ->
+    None | reason`` may refuse an answer (the search goes on). ``on_event`` sees the search
+    live.
     """
 
     def __init__(self, backend: Backend, toolset: Toolset, config: AgentConfig | None = None,
@@ -228,24 +242,61 @@ class Agent:
                               "") == "native"
         self.system = system_prompt(config.instructions, native=self.native)
         self._plan: GroundingPlan | None = None
+        #: the executor the agent opened (with the event loop its client belongs to)
+        self._shared: Executor | None = None
+        self._shared_loop: asyncio.AbstractEventLoop | None = None
+        #: offered tool names → (tools as sent to the model, grammar constraint); the toolset
+        #: never changes, so every run shares them
+        self._tools_cache: dict[tuple[str, ...],
+                                tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
+        self._answer_constraint: dict[str, Any] | None = None
 
     @property
     def budget(self) -> Budget:
         return self.config.budget
 
+    # -- lifetime -----------------------------------------------------------------------------
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the executor (its HTTP client) the agent opened; an injected one is left
+        alone. A later run opens a new one."""
+        shared, self._shared, self._shared_loop = self._shared, None, None
+        if shared is not None:
+            await shared.aclose()
+
+    def _open_executor(self) -> Executor:
+        """The agent's own executor, opened on first use in this event loop. An HTTP client
+        belongs to the loop it was used in: a run in another loop (e.g. successive
+        :meth:`run_sync` calls, each closing its own) gets a fresh one."""
+        loop = asyncio.get_running_loop()
+        if self._shared is None or self._shared_loop is not loop:
+            from agentrt.executor import Executor  # the network stage, imported when used
+
+            self._shared = Executor(self.toolset, credentials=self.credentials,
+                                    policy=self.policy, base_urls=self.config.base_urls)
+            self._shared_loop = loop
+        return self._shared
+
     # -- running ------------------------------------------------------------------------------
     async def run(self, query: str, *,
                   policy: PolicyMode | Policy | ConfirmCallback | None = None,
                   budget: Budget | None = None,
+                  credentials: Credentials | Mapping[str, Secret] | None = None,
                   on_event: EventCallback | None = None) -> RunResult:
-        """Answer ``query``; ``policy``/``budget``/``on_event`` override the agent's for this run.
+        """Answer ``query``; ``policy``/``budget``/``credentials``/``on_event`` override the
+        agent's for this run (the HTTP client, its connection pool, stays shared).
 
         The model's mistakes, failing APIs and exhausted budgets end up in the result; a dead
         backend raises :class:`~agentrt.errors.BackendError`.
         """
-        if policy is not None and self.executor is not None:
-            raise ConfigError("a per-run policy needs an agent without an injected executor "
-                              "(the executor carries its own policy)")
+        if (policy is not None or credentials is not None) and self.executor is not None:
+            raise ConfigError("a per-run policy or credentials need an agent without an "
+                              "injected executor (the executor carries its own)")
         demonstration: str | None = None
         if self.config.demonstrations:  # a solved run like this one, as a worked example
             from agentrt.demonstrations import demonstration_for
@@ -253,36 +304,45 @@ class Agent:
             demonstration = demonstration_for(self.config.demonstrations, query,
                                               self.toolset.names, native=self.native) or None
         grounding = self._grounding(query)
-        async with self._executor(policy if policy is not None else self.policy) as executor:
-            offered = self._offered_names(query)
-            hooks = Hooks(
-                propose=self._proposer(offered, demonstration),
-                execute=self._viewing(executor, grounding),
-                check=self.toolset.validate,
-                facts=self._facts,
-                compensate=self._compensator(executor),
-                answer_check=self.answer_check,
-                on_event=self._events(on_event),
-                ground=(grounding.ground_call if grounding and self.config.ground_arguments
-                        else None),
-                ground_answer=(grounding.ground_answer
-                               if grounding and self.config.ground_answers else None),
-            )
-            result = await run_search(query, hooks, config=self.search,
-                                      budget=budget or self.budget)
+        executor = self._run_executor(policy, credentials)
+        checked = _CheckedCalls(self.toolset) if self._trusts_checks() else None
+        offered = self._offered_names(query)
+        hooks = Hooks(
+            propose=self._proposer(offered, demonstration),
+            execute=self._viewing(executor, grounding, checked),
+            check=checked.check if checked is not None else self.toolset.validate,
+            facts=self._facts,
+            compensate=self._compensator(executor),
+            answer_check=self.answer_check,
+            on_event=self._events(on_event),
+            ground=(grounding.ground_call if grounding and self.config.ground_arguments
+                    else None),
+            ground_answer=(grounding.ground_answer
+                           if grounding and self.config.ground_answers else None),
+        )
+        result = await run_search(query, hooks, config=self.search,
+                                  budget=budget or self.budget)
         result = result.model_copy(update={
             "system": self.system, "demonstration": demonstration,
             "tools": [*self.toolset.to_openai(names=offered), FINISH_TOOL]})
         return scrub_result(result)
 
     def run_sync(self, query: str, **options: Any) -> RunResult:
-        """:meth:`run` for scripts (the one sync edge); not inside a running event loop."""
+        """:meth:`run` for scripts (the one sync edge); not inside a running event loop. The
+        HTTP client this opens is closed before it returns (its event loop ends)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.run(query, **options))
+            return asyncio.run(self._run_closing(query, options))
         raise ConfigError("run_sync() was called inside a running event loop: "
                           "use 'await agent.run(...)' there")
+
+    async def _run_closing(self, query: str, options: dict[str, Any]) -> RunResult:
+        try:
+            return await self.run(query, **options)
+        finally:
+            if self._shared_loop is asyncio.get_running_loop():
+                await self.aclose()
 
     async def stream(self, query: str, **options: Any) -> AsyncIterator[SearchEvent]:
         """The run's events as they happen; the last one is ``run_finished`` (its ``data``
@@ -315,17 +375,25 @@ class Agent:
                              reason=warning.reason)
         return RunGrounding(query, self.toolset, self._plan)
 
-    def _viewing(self, executor: CallExecutor, grounding: RunGrounding | None
-                 ) -> Callable[[str, Any], Awaitable[Any]]:
+    def _viewing(self, executor: CallExecutor, grounding: RunGrounding | None,
+                 checked: _CheckedCalls | None = None) -> Callable[[str, Any], Awaitable[Any]]:
         """``executor.execute``, every observation shown to the run's grounding, ok bodies given
-        their compact view for the model."""
-        if grounding is None:
-            return executor.execute
+        their compact view for the model. A call the run's check has just passed is sent as
+        ``prevalidated`` (validated once on its way from the model to the wire)."""
         compact = self.config.compact_observations and getattr(
             getattr(self.backend, "capabilities", None), "compact_observations", True)
 
+        async def send(name: str, arguments: Any) -> Any:
+            if checked is not None and checked.passed(name, arguments):
+                return await executor.execute(  # type: ignore[call-arg]
+                    name, arguments, prevalidated=True)
+            return await executor.execute(name, arguments)
+
+        if grounding is None:
+            return send
+
         async def execute(name: str, arguments: Any) -> Any:
-            obs = await executor.execute(name, arguments)
+            obs = await send(name, arguments)
             grounding.observed(obs)
             if compact and getattr(obs, "ok", False) and getattr(obs, "body", None) is not None:
                 view = grounding.view(name, obs.body)
@@ -335,20 +403,25 @@ class Agent:
 
         return execute
 
-    @contextlib.asynccontextmanager
-    async def _executor(self, policy: PolicyMode | Policy | ConfirmCallback
-                        ) -> AsyncIterator[CallExecutor]:
-        if self.executor is not None:
-            yield self.executor
-            return
-        from agentrt.executor import Executor  # the network stage, imported when used
+    def _trusts_checks(self) -> bool:
+        """Whether the executor validates with this agent's toolset, so that a call the search
+        has checked need not be checked again (an injected stranger validates as it likes)."""
+        if self.executor is None:
+            return True
+        from agentrt.executor import Executor
 
-        executor: Executor = Executor(self.toolset, credentials=self.credentials, policy=policy,
-                                      base_urls=self.config.base_urls)
-        try:
-            yield executor
-        finally:
-            await executor.aclose()
+        return isinstance(self.executor, Executor) and self.executor.toolset is self.toolset
+
+    def _run_executor(self, policy: PolicyMode | Policy | ConfirmCallback | None,
+                      credentials: Credentials | Mapping[str, Secret] | None) -> CallExecutor:
+        """The injected executor, else a view of the agent's own with this run's policy and
+        credentials (the agent's when not given)."""
+        if self.executor is not None:
+            return self.executor
+        shared = self._open_executor()
+        if policy is None and credentials is None:
+            return shared
+        return shared.view(policy=policy, credentials=credentials)
 
     def _offered_names(self, query: str) -> list[str]:
         names = [t.name for t in self.toolset.tools]
@@ -358,7 +431,7 @@ class Agent:
 
     def _proposer(self, offered: Sequence[str], demonstration: str | None = None
                   ) -> Callable[[StepRequest], Awaitable[list[Candidate]]]:
-        cache: dict[tuple[str, ...], tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
+        cache = self._tools_cache
         grammar = bool(getattr(self.backend.capabilities, "grammar", False))
 
         def tools_for(used: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -367,11 +440,14 @@ class Agent:
                 tools = [*self.toolset.to_openai(strict=self.config.strict_tools, names=names),
                          FINISH_TOOL]
                 constraint = self.toolset.call_schema(names) if grammar else None
+                if len(cache) >= _TOOLS_CACHE_SIZE:  # retrieval may offer many subsets
+                    cache.pop(next(iter(cache)))
                 cache[names] = (tools, constraint)
             return cache[names]
 
-        answer_constraint = self.toolset.call_schema([], include_finish=True) if grammar \
-            else None
+        if grammar and self._answer_constraint is None:
+            self._answer_constraint = self.toolset.call_schema([], include_finish=True)
+        answer_constraint = self._answer_constraint
 
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
@@ -430,3 +506,26 @@ class Agent:
                 await maybe_await(sink(event))
 
         return emit
+
+
+class _CheckedCalls:
+    """One run's argument check (the search's ``check`` hook) remembering which calls passed,
+    so that the executor is told not to validate the very same arguments again. A call is
+    known by the identity of its arguments object (the search hands the checked object to
+    ``execute``) and its tool name; anything else is validated by the executor as usual."""
+
+    __slots__ = ("_passed", "_toolset")
+
+    def __init__(self, toolset: Toolset) -> None:
+        self._toolset = toolset
+        self._passed: dict[int, tuple[str, Any]] = {}
+
+    def check(self, name: str, arguments: Any) -> list[Any]:
+        violations = self._toolset.validate(name, arguments)
+        if not violations and isinstance(arguments, Mapping):
+            self._passed[id(arguments)] = (name, arguments)  # held: the id stays unique
+        return violations
+
+    def passed(self, name: str, arguments: Any) -> bool:
+        entry = self._passed.get(id(arguments))
+        return entry is not None and entry[0] == name and entry[1] is arguments

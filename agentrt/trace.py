@@ -65,9 +65,15 @@ _INFO = frozenset({EventKind.RUN_STARTED, EventKind.ANSWER, EventKind.SIDE_EFFEC
 
 
 def log_event(event: SearchEvent) -> None:
-    """One structlog event per search step (``search.<kind>``); run-level ones at info."""
+    """One structlog event per search step (``search.<kind>``); run-level ones at info.
+
+    An event at a level nothing emits costs one level check: it is neither copied nor
+    scrubbed."""
+    level = "info" if event.kind in _INFO else "debug"
+    if not _log.is_enabled(level):
+        return
     data = {k: v for k, v in event.data.items() if k not in ("stats", "result")}
-    method = _log.info if event.kind in _INFO else _log.debug
+    method = _log.info if level == "info" else _log.debug
     method(f"search.{event.kind.value}", node=event.node, **scrub(data))
 
 

@@ -8,6 +8,7 @@ reported as ``lost``, never as a plain failure. Secrets are kept out of observat
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import uuid
@@ -66,6 +67,10 @@ class _Tries:
 class Executor:
     """Executes tool calls of a toolset over HTTP. Use as ``async with Executor(...) as ex``.
 
+    One executor is meant to live as long as the service: its HTTP client keeps a connection
+    pool and its authenticator an OAuth2 token cache. :meth:`view` gives a run its own policy
+    (and, if it needs them, its own credentials) on top of the same client.
+
     ``base_urls`` overrides where services live: one URL for every service, or a mapping
     ``{service_name: url}``; an operation that declares its own absolute ``servers`` still goes
     there (`base_url_for`). ``allowed_origins`` (URLs) defaults to the origins of every tool's
@@ -103,13 +108,30 @@ class Executor:
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(
             timeout=timeout if timeout is not None else httpx.Timeout(10.0, connect=5.0),
-            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # keep every pooled connection alive: many concurrent runs otherwise reconnect
+            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=100),
             follow_redirects=False, trust_env=False,
         )
         if allowed_origins is None:
             bases = {self.base_url_for(t) for t in toolset.tools}
             allowed_origins = [b for b in bases if b]
         self.allowed_origins = frozenset(origin_of(o) for o in allowed_origins)
+
+    def view(self, *, policy: Policy | str | Callable[..., Any] | None = None,
+             credentials: Credentials | Mapping[str, Secret] | None = None) -> Executor:
+        """This executor for one run: the same HTTP client (its connection pool), toolset,
+        base URLs, allowed origins, retry policy and — unless ``credentials`` are given —
+        authenticator (its OAuth2 token cache); ``policy`` replaces the policy when given.
+        A view never closes the client (its :meth:`aclose` does nothing): the executor it
+        came from owns it."""
+        other = copy.copy(self)
+        other._owns_client = False
+        if policy is not None:
+            other.policy = Policy.from_value(policy)
+        if credentials is not None:
+            other.redactor = Redactor(parent=self.redactor)
+            other.auth = Authenticator(Credentials.coerce(credentials), other.redactor)
+        return other
 
     async def __aenter__(self) -> Executor:
         return self
@@ -134,10 +156,18 @@ class Executor:
         return effective_base_url(tool.service, override)
 
     async def execute(self, name: str, arguments: Mapping[str, Any] | str, *,
-                      idempotency_key: str | None = None) -> Observation:
+                      idempotency_key: str | None = None,
+                      prevalidated: bool = False) -> Observation:
         """Run one proposed call to its single outcome. Never raises for the model's mistakes
         or the server's failures. ``idempotency_key`` re-uses the key of an earlier unsafe call
-        (e.g. to settle a ``lost`` one); by default a fresh uuid4 is made."""
+        (e.g. to settle a ``lost`` one); by default a fresh uuid4 is made.
+
+        ``prevalidated=True`` says the caller has just validated these very arguments with
+        this executor's ``toolset.validate(name, arguments)`` and found nothing (the agent's
+        search does, for every call it sends): the JSON Schema check is then not repeated.
+        Everything else — the tool must exist, the arguments must be an object, the request
+        must build, its origin must be allowed, the policy must agree — is still checked.
+        Left at False (the default) the executor validates the call itself."""
         start = time.perf_counter()
         if not isinstance(arguments, (str, Mapping)):
             return self._done(Observation(
@@ -148,9 +178,9 @@ class Executor:
         shown_args: dict[str, Any] | str = self.redactor.scrub(
             arguments if isinstance(arguments, str) else dict(arguments))
         base: dict[str, Any] = {"tool": name, "arguments": shown_args}
-        violations = self.toolset.validate(name, arguments if isinstance(arguments, str)
-                                           else dict(arguments))
         tool = self.toolset.get(name)
+        violations = [] if prevalidated and tool is not None else self.toolset.validate(
+            name, arguments if isinstance(arguments, str) else dict(arguments))
         args: dict[str, Any] = {}
         if not violations and tool is not None:
             try:
@@ -238,10 +268,11 @@ class Executor:
                 tries.maybe_delivered = True
             result = exc
         tries.results.append(result)
-        _log.debug("executor.attempt", attempt=tries.count, url=self.redactor.scrub_text(
-            str(request.url)), idempotency_key=request.headers.get("idempotency-key"),
-            result=(result.status_code if isinstance(result, _Answer)
-                    else type(result).__name__))
+        if _log.is_enabled("debug"):  # build (and scrub) the event only when it goes out
+            _log.debug("executor.attempt", attempt=tries.count, url=self.redactor.scrub_text(
+                str(request.url)), idempotency_key=request.headers.get("idempotency-key"),
+                result=(result.status_code if isinstance(result, _Answer)
+                        else type(result).__name__))
         return result
 
     async def _read(self, response: httpx.Response) -> _Answer:
@@ -320,6 +351,8 @@ class Executor:
 
     def _done(self, observation: Observation, start: float) -> Observation:
         observation = replace(observation, elapsed=time.perf_counter() - start)
+        if not _log.is_enabled("info"):
+            return observation
         _log.info("executor.call", tool=observation.tool, outcome=observation.outcome,
                   status_code=observation.status_code, attempts=observation.attempts,
                   elapsed=round(observation.elapsed, 6), method=observation.method,
