@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1] / "agentrt"
 #: The pipeline, low → high. A module belongs to the stage of its longest matching name; a
 #: package name covers its submodules. ``validation`` sits below ``toolset``: it is a leaf
 #: (jsonschema only) and ``Toolset.validate`` is built on it. ``prompts`` sits below ``trace``:
-#: the trace rebuilds every model request of a run with the prompt's own builder.
+#: the trace rebuilds every model request of a run with the prompt's own builder. ``mcp`` (the
+#: MCP server and the MCP tools' executor) sits just above ``executor``, whose calls it makes;
+#: turning an MCP listing into tools is toolset work (``agentrt.toolset.mcp``).
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("agentrt.errors", "agentrt.protocol", "agentrt.redaction", "agentrt._log",
               "agentrt._lazy", "agentrt.logsetup", "agentrt.retrying", "agentrt.servers")),
@@ -32,6 +34,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("search", ("agentrt.search",)),
     ("backends", ("agentrt.backends", "agentrt.testing")),
     ("executor", ("agentrt.executor",)),
+    ("mcp", ("agentrt.mcp",)),
     ("prompts", ("agentrt.prompts",)),
     ("trace", ("agentrt.trace", "agentrt.demonstrations")),
     ("agent", ("agentrt.agent",)),

@@ -1,7 +1,7 @@
 """Interfaces: the ``agentrt`` command. ``main(argv) -> int``; every subcommand is a module.
 
     agentrt [-v] [--log-json] [--version] demo | run | repl | tools | serve-demo | eval | export
-                                          | synth | finetune
+                                          | synth | finetune | mcp
 
 ``-v`` and ``--log-json`` are accepted before and after the subcommand. Only the chosen
 subcommand's module is imported and its options built (the others are listed by name), so
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from agentrt import __version__
 from agentrt.errors import AgentRTError, BackendError, ConfigError, SpecError
 
-__all__ = ["COMMANDS", "build_parser", "console_main", "main", "parse_args"]
+__all__ = ["COMMANDS", "build_parser", "console_main", "global_options", "main", "parse_args"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +48,8 @@ COMMANDS: dict[str, Command] = {
                      summary="verified training trajectories: tasks + a teacher"),
     "finetune": Command(module="agentrt.cli.finetune",
                         summary="LoRA fine-tuning on synth records → PEFT + GGUF adapters"),
+    "mcp": Command(module="agentrt.cli.mcp_cmd",
+                   summary="Model Context Protocol: serve specs as MCP tools"),
 }
 
 
@@ -72,7 +74,8 @@ def _hint(exc: BaseException) -> str:
     return "run again with -v for the traceback"
 
 
-def _global_options(p: argparse.ArgumentParser, *, sub: bool) -> None:
+def global_options(p: argparse.ArgumentParser, *, sub: bool) -> None:
+    """``-v`` and ``--log-json`` on ``p`` (a subcommand's parser, or a nested one's)."""
     # On a subcommand the defaults are SUPPRESS: an option not given after the subcommand must
     # not overwrite the value given before it.
     p.add_argument("-v", "--verbose", action="store_true",
@@ -89,7 +92,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="agentrt", description="A tool-using agent runtime for local models.",
         formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"agentrt {__version__}")
-    _global_options(parser, sub=False)
+    global_options(parser, sub=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
         if only is not None and name != only:
@@ -99,7 +102,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=command.summary, description=module.DESCRIPTION,
                            formatter_class=HelpFormatter)
         module.add_arguments(p)
-        _global_options(p, sub=True)
+        global_options(p, sub=True)
         p.set_defaults(handler=module.run)
     return parser
 

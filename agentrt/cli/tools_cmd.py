@@ -1,4 +1,5 @@
-"""Interfaces: ``agentrt tools SPEC…`` — the tools one or more specs yield, and ``--check``."""
+"""Interfaces: ``agentrt tools SPEC…`` — the tools one or more specs (and ``--mcp`` servers)
+yield, each with its side-effect class and the mark that decided it; and ``--check``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from agentrt.errors import ConfigError, SpecError
 
 __all__ = ["DESCRIPTION", "add_arguments", "run"]
 
-DESCRIPTION = "List the tools that OpenAPI documents yield."
+DESCRIPTION = ("List the tools that OpenAPI documents (and MCP servers) yield, with each one's "
+               "side-effect class and where it came from: x-agentrt-side-effect, "
+               "x-openai-isConsequential, the HTTP method, or MCP annotations.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("specs", nargs="+", metavar="SPEC", help="path or URL of an OpenAPI document")
+    p.add_argument("specs", nargs="*", metavar="SPEC", help="path or URL of an OpenAPI document")
+    p.add_argument("--mcp", action="append", default=[], metavar="COMMAND_OR_URL",
+                   help="an MCP server: a command line (stdio) or an http(s) URL (streamable "
+                        "HTTP); repeat for several")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--check", action="store_true",
                    help="validate strictly and report problems; exit 1 when there are any")
@@ -28,13 +34,19 @@ def run(args: argparse.Namespace) -> int:
 
     if args.check:
         return _check(args.specs, args.json)
+    if not args.specs and not args.mcp:
+        raise ConfigError("name at least one SPEC or --mcp server")
     if len(args.base_url) > len(args.specs):
         raise ConfigError(f"{len(args.base_url)} --base-url for {len(args.specs)} specs")
     urls = list(args.base_url) + [None] * (len(args.specs) - len(args.base_url))
-    ts = Toolset.from_specs(list(zip(args.specs, urls, strict=True)))
+    parts = [Toolset.from_specs(list(zip(args.specs, urls, strict=True)))] if args.specs else []
+    parts += [Toolset.from_mcp(target) for target in args.mcp]
+    ts = Toolset.merge(*parts)
     if args.json:
-        out = [{"name": t.name, "description": t.description, "method": t.method,
-                "path": t.path, "side_effect": t.side_effect, "base_url": t.service.base_url,
+        out = [{"name": t.name, "description": t.description, "kind": t.kind,
+                "method": t.method, "path": t.path, "side_effect": t.side_effect,
+                "side_effect_source": t.side_effect_source,
+                "base_url": t.service.base_url if t.kind == "openapi" else t.service.source,
                 "parameters": t.parameters} for t in ts.tools]
         print(json.dumps(out, indent=2))
         return 0
@@ -44,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         args_list = ", ".join(
             f"{n}{'*' if n in t.parameters.get('required', []) else ''}"
             for n in t.parameters.get("properties", {}))
-        print(f"{mark} {t.name:<{width}}  {t.method:<6} {t.path}")
+        where = f"{t.method:<6} {t.path}"
+        print(f"{mark} {t.name:<{width}}  {where:<32} {t.side_effect} ({t.side_effect_source})")
         print(f"  {'':<{width}}  {t.description[:100]}")
         if args_list:
             print(f"  {'':<{width}}  args: {args_list}")

@@ -3,6 +3,7 @@
 >>> ts = Toolset.from_spec("specs/flights.yaml", base_url="http://127.0.0.1:8081")  # doctest: +SKIP
 >>> ts.validate("search_flight_offers", {"origin": "PAR"})                          # doctest: +SKIP
 [Violation(kind='missing_required', path='$.destination', ...)]
+>>> both = ts + Toolset.from_mcp("python -m my_mcp_server")                        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentrt.errors import ConfigError
 from agentrt.openapi import Spec, load_spec
@@ -20,6 +21,9 @@ from agentrt.toolset.retrieval import ToolIndex
 from agentrt.toolset.servers import OperationService, server_url
 from agentrt.toolset.tool import Body, Param, Service, SideEffect, Tool
 from agentrt.validation import ArgumentValidator, Violation, parse_arguments, unknown_tool
+
+if TYPE_CHECKING:
+    from agentrt.toolset.mcp import MCPTarget
 
 __all__ = ["Body", "OperationService", "Param", "Service", "SideEffect", "Tool", "Toolset"]
 
@@ -71,6 +75,40 @@ class Toolset:
             src, url = item if isinstance(item, tuple) else (item, None)
             parts.append(cls.from_spec(src, base_url=url, strict=strict))
         return cls.merge(*parts)
+
+    @classmethod
+    async def afrom_mcp(cls, target: str | Sequence[str] | MCPTarget, *,
+                        env: Mapping[str, str] | None = None, timeout: float = 30.0) -> Toolset:
+        """Tools of an MCP server: ``target`` is an ``http(s)://`` URL (streamable HTTP) or a
+        command line (stdio subprocess; ``env`` adds to its environment). Annotations decide
+        each tool's side-effect class; an unannotated tool is ``unsafe``
+        (`agentrt.toolset.marks`). Needs ``agentrt[mcp]``."""
+        from agentrt.toolset.mcp import MCPTarget, connect, list_tools, mcp_tools
+
+        where = MCPTarget.of(target, env=env)
+        async with connect(where, timeout=timeout) as conn:
+            listing = await list_tools(conn.session)
+        return cls(mcp_tools(listing, where, server_name=conn.server_name))
+
+    @classmethod
+    def from_mcp(cls, target: str | Sequence[str] | MCPTarget, *,
+                 env: Mapping[str, str] | None = None, timeout: float = 30.0) -> Toolset:
+        """:meth:`afrom_mcp` for scripts and the CLI (a sync edge: not inside a running event
+        loop, where ``await Toolset.afrom_mcp(...)`` is the way)."""
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(cls.afrom_mcp(target, env=env, timeout=timeout))
+        raise ConfigError("Toolset.from_mcp() was called inside a running event loop: "
+                          "use 'await Toolset.afrom_mcp(...)' there")
+
+    def __add__(self, other: object) -> Toolset:
+        """``a + b``: :meth:`merge` (OpenAPI and MCP toolsets mix)."""
+        if not isinstance(other, Toolset):
+            return NotImplemented
+        return Toolset.merge(self, other)
 
     @classmethod
     def merge(cls, *toolsets: Toolset) -> Toolset:

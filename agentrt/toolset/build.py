@@ -11,12 +11,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
-from agentrt.errors import SpecError
 from agentrt.openapi import Operation, Spec
+from agentrt.toolset.marks import from_operation
 from agentrt.toolset.servers import operation_service
 from agentrt.toolset.tool import (
     COMPENSATION_EXTENSION,
-    SIDE_EFFECT_EXTENSION,
     Body,
     Param,
     Service,
@@ -28,10 +27,6 @@ MAX_NAME = 64
 MAX_DESCRIPTION = 400
 #: headers the runtime owns: never offered to the model
 RESERVED_HEADERS = {"accept", "content-type", "authorization", "idempotency-key", "cookie"}
-_SIDE_EFFECTS: dict[str, SideEffect] = {
-    "GET": "safe", "HEAD": "safe", "OPTIONS": "safe", "TRACE": "safe",
-    "PUT": "idempotent", "DELETE": "idempotent", "POST": "unsafe", "PATCH": "unsafe",
-}
 _JSON = re.compile(r"^application/(.+\+)?json(;.*)?$")
 
 
@@ -73,13 +68,14 @@ def describe(op: Operation) -> str:
 
 
 def side_effect_of(op: Operation, source: str) -> SideEffect:
-    override = op.extensions.get(SIDE_EFFECT_EXTENSION)
-    if override is None:
-        return _SIDE_EFFECTS.get(op.method, "unsafe")
-    if override not in ("safe", "idempotent", "unsafe"):
-        raise SpecError(f"{SIDE_EFFECT_EXTENSION} must be safe, idempotent or unsafe",
-                        source=source, pointer=f"{op.pointer}/{SIDE_EFFECT_EXTENSION}")
-    return override
+    """The operation's side-effect class (precedence: `agentrt.toolset.marks`)."""
+    return side_effect_and_source(op, source)[0]
+
+
+def side_effect_and_source(op: Operation, source: str) -> tuple[SideEffect, str]:
+    """The class and the mark it came from: ``x-agentrt-side-effect``, then
+    ``x-openai-isConsequential``, then the HTTP method."""
+    return from_operation(op.method, op.extensions, source=source, pointer=op.pointer)
 
 
 def _auth_params(service: Service) -> set[tuple[str, str]]:
@@ -140,10 +136,11 @@ def build_tool(op: Operation, spec: Spec, service: Service, name: str) -> Tool:
         parameters["$defs"] = copy.deepcopy(op.defs)
     # `security: []` on an operation means "no auth here": one empty alternative
     security = service.security if op.security is None else (op.security or ({},))
+    side_effect, side_effect_source = side_effect_and_source(op, spec.source)
     return Tool(
         name=name, description=describe(op), method=op.method, path=op.path,
         parameters=parameters, params=tuple(params), body=body,
-        side_effect=side_effect_of(op, spec.source),
+        side_effect=side_effect, side_effect_source=side_effect_source,
         service=operation_service(service, op.servers),
         operation_id=op.operation_id, response_schema=_with_defs(_success_schema(op), op),
         responses={k: _with_defs(v, op) for k, v in op.responses.items()},

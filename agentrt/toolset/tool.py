@@ -8,9 +8,9 @@ from typing import Any, Literal
 from agentrt.protocol import SideEffect
 
 Location = Literal["path", "query", "header", "cookie", "body"]
+#: Where a tool runs: an OpenAPI operation over HTTP, or a tool of an MCP server.
+ToolKind = Literal["openapi", "mcp"]
 
-#: The `x-` extension that overrides an operation's side-effect class.
-SIDE_EFFECT_EXTENSION = "x-agentrt-side-effect"
 #: The `x-` extension naming the operationId that undoes an unsafe operation (e.g. a cancel).
 COMPENSATION_EXTENSION = "x-agentrt-compensation"
 
@@ -61,9 +61,12 @@ class Service:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tool:
-    """One operation of an OpenAPI document, ready to be offered to a model and executed.
+    """One operation of an OpenAPI document (or one tool of an MCP server, ``kind == "mcp"``:
+    then ``method`` is ``"MCP"``, ``path`` the tool's name on its server and ``service.source``
+    the server's command line or URL), ready to be offered to a model and executed.
 
-    ``parameters`` is a self-contained JSON Schema 2020-12 object schema of the arguments (local
+    ``side_effect_source`` says which mark decided ``side_effect`` (see
+    `agentrt.toolset.marks`). ``parameters`` is a self-contained JSON Schema 2020-12 object schema of the arguments (local
     ``$defs`` only, for recursive types); ``params`` and ``body`` say where each argument goes.
     """
 
@@ -84,6 +87,8 @@ class Tool:
     compensation: str | None = None
     tags: tuple[str, ...] = ()
     pointer: str = ""
+    side_effect_source: str = "method"
+    kind: ToolKind = "openapi"
 
     @property
     def unsafe(self) -> bool:
