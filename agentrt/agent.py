@@ -58,6 +58,8 @@ from agentrt.search.steps import AnswerCheck, Compensate
 from agentrt.trace import log_event, scrub_result
 
 if TYPE_CHECKING:
+    import httpx
+
     from agentrt.executor import Executor
     from agentrt.executor.auth import Credentials, Secret
     from agentrt.executor.observation import Observation
@@ -208,7 +210,8 @@ class Agent:
     :meth:`~agentrt.executor.Executor.view` with its policy and credentials) and closes it in
     :meth:`aclose` (``async with Agent(...) as agent``). ``answer_check(answer, result) ->
     None | reason`` may refuse an answer (the search goes on). ``on_event`` sees the search
-    live.
+    live. ``transport``: an `httpx.AsyncBaseTransport` for the agent's own client (e.g.
+    `httpx.ASGITransport(app=...)` to call an in-process app).
     """
 
     def __init__(self, backend: Backend, toolset: Toolset, config: AgentConfig | None = None,
@@ -216,6 +219,7 @@ class Agent:
                  executor: CallExecutor | None = None,
                  credentials: Credentials | Mapping[str, Secret] | None = None,
                  answer_check: AnswerCheck | None = None, on_event: EventCallback | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
                  **settings: Any) -> None:
         config = config or AgentConfig()
         # a keyword given as None means "not given" (callers pass optional CLI values through)
@@ -235,6 +239,8 @@ class Agent:
             config.policy if policy is None or isinstance(policy, str) else policy
         self.executor = executor
         self.credentials = credentials
+        #: where the agent's own executor sends requests (None: the network)
+        self.transport = transport
         self.answer_check = answer_check
         self.on_event = on_event
         #: the backend's model answers in its own tool-call format (plain-text answers)
@@ -278,7 +284,8 @@ class Agent:
             from agentrt.executor import Executor  # the network stage, imported when used
 
             self._shared = Executor(self.toolset, credentials=self.credentials,
-                                    policy=self.policy, base_urls=self.config.base_urls)
+                                    policy=self.policy, base_urls=self.config.base_urls,
+                                    transport=self.transport)
             self._shared_loop = loop
         return self._shared
 

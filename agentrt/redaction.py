@@ -42,6 +42,12 @@ _SECRET_KEY = re.compile(
     r"sessionid|xapikey|bearer)",
     re.IGNORECASE,
 )
+#: The words of `_SECRET_KEY`, for a substring pre-check of a whole serialised value (one
+#: ``in`` test per word is far cheaper than a case-insensitive alternation over long text).
+_SECRET_WORDS = ("authorization", "cookie", "password", "passwd", "secret", "token", "apikey",
+                 "credential", "privatekey", "sessionid", "xapikey", "bearer")
+#: Above this many secret forms one compiled alternation beats one substring test each.
+_SUBSTRING_SECRETS = 24
 #: Keys that look credential-ish but are known to carry no secret.
 _PUBLIC_KEYS = frozenset({"tokenurl", "tokentype", "idempotencykey", "maxtokens", "tokens",
                           "prompttokens", "completiontokens", "totaltokens"})
@@ -104,9 +110,25 @@ class Redactor:
     def scrub_text(self, text: str) -> str:
         """``text`` with every known secret replaced."""
         pattern = self._pattern
-        if pattern is None or not text:
+        if pattern is None or not text or not self._has_secret(text):
             return text
         return pattern.sub(REDACTED, text)
+
+    def _has_secret(self, text: str) -> bool:
+        secrets = self._secrets
+        if len(secrets) <= _SUBSTRING_SECRETS:
+            return any(s in text for s in secrets)
+        pattern = self._pattern
+        return pattern is not None and pattern.search(text) is not None
+
+    def clean_text(self, text: str) -> bool:
+        """True when ``text`` (e.g. a value serialised to JSON) holds no known secret and no
+        credential-ish word at all — then nothing in the value it came from needs redacting.
+        Linear in the text: one substring test per secret form and per credential word."""
+        if self._has_secret(text):
+            return False
+        norm = text.replace("-", "").replace("_", "").lower()
+        return not any(word in norm for word in _SECRET_WORDS)
 
     def scrub(self, value: Any) -> Any:
         """A copy of ``value`` (str, bytes, dict, list, tuple, nested) with secrets removed."""
@@ -119,10 +141,7 @@ class Redactor:
             text = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError):
             return False
-        pattern = self._pattern
-        if pattern is not None and pattern.search(text):
-            return False
-        return not _SECRET_KEY.search(text.replace("-", "").replace("_", ""))
+        return self.clean_text(text)
 
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):

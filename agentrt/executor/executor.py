@@ -78,6 +78,9 @@ class Executor:
     refused unsent.
     ``policy`` (`Policy`, "allow" | "deny" | "confirm", or a confirm callable) decides every
     non-safe call; the default denies them. ``sleep`` replaces `asyncio.sleep` between retries.
+    ``client``: an HTTP client to use (never closed here); else the executor opens its own,
+    over ``transport`` when given (e.g. `httpx.ASGITransport` for an in-process app), and
+    closes it in :meth:`aclose`.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Executor:
         toolset: ToolsetLike,
         *,
         client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         credentials: Credentials | Mapping[str, Secret] | None = None,
         policy: Policy | str | Callable[..., Any] | None = None,
         retry: RetryPolicy | None = None,
@@ -110,7 +114,7 @@ class Executor:
             timeout=timeout if timeout is not None else httpx.Timeout(10.0, connect=5.0),
             # keep every pooled connection alive: many concurrent runs otherwise reconnect
             limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=100),
-            follow_redirects=False, trust_env=False,
+            follow_redirects=False, trust_env=False, transport=transport,
         )
         if allowed_origins is None:
             bases = {self.base_url_for(t) for t in toolset.tools}
@@ -250,8 +254,19 @@ class Executor:
     async def _send(self, request: httpx.Request, *, resend_allowed: bool,
                     retry: RetryPolicy | None = None) -> _Tries:
         tries = _Tries()
-        await retry_call(lambda: self._attempt(request, tries), retry or self.retry,
-                         resend_allowed=resend_allowed, sleep=self._sleep)
+        policy = retry or self.retry
+        first = await self._attempt(request, tries)
+        if policy.attempts <= 1 or not policy.should_retry(
+                first, resend_allowed=resend_allowed):
+            return tries  # the common case: no retry machinery for a call that went through
+        pending: list[_Answer | BaseException] = [first]
+
+        async def attempt() -> _Answer | BaseException:
+            if pending:  # the retry loop's first attempt is the one already made
+                return pending.pop()
+            return await self._attempt(request, tries)
+
+        await retry_call(attempt, policy, resend_allowed=resend_allowed, sleep=self._sleep)
         return tries
 
     async def _attempt(self, request: httpx.Request, tries: _Tries) -> _Answer | BaseException:
