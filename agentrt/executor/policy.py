@@ -1,25 +1,45 @@
-"""Executor stage: the side-effect policy — may this non-safe call go out? allow / deny / confirm.
+"""Executor stage: the side-effect policy — may this non-safe call go out? allow / deny / confirm
+/ guard.
 
 Applies to every call whose side effect is not ``safe`` (idempotent PUT/DELETE too: cancelling a
 booking is a side effect). ``confirm`` hands the exact request (method, URL without secrets,
 body) to a callback — sync or async — that answers True or False; a callback that raises, or a
 missing callback, means no (fail closed).
+
+``guard`` decides on provenance (:mod:`agentrt.grounding.trust`): a call whose consequential
+arguments (recipients, e-mails, names, amounts, accounts, messages) all come from the user's
+request and whose references come from results looked up for it goes out unattended; any other
+is asked about (with the concerns, when a callback is attached) or refused with the reason —
+which argument, where its value came from. The provenance of the call being decided is handed
+over by :class:`agentrt.executor.guard.GuardedExecutor` (:data:`GUARD_ASSESSMENT`); an executor
+used without one has none, and every non-safe call is then treated as not cleared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentrt._log import get_logger
 from agentrt.errors import ConfigError
 from agentrt.protocol import maybe_await
 
-__all__ = ["ConfirmCallback", "Decision", "Policy", "PolicyMode", "RequestDescription"]
+if TYPE_CHECKING:
+    from agentrt.grounding.trust import Assessment
 
-PolicyMode = Literal["allow", "deny", "confirm"]
+__all__ = ["GUARD_ASSESSMENT", "MODES", "ConfirmCallback", "Decision", "Policy", "PolicyMode",
+           "RequestDescription"]
+
+PolicyMode = Literal["allow", "deny", "confirm", "guard"]
+MODES: tuple[str, ...] = ("allow", "deny", "confirm", "guard")
 _log = get_logger("agentrt.executor.policy")
+#: the provenance of the call now being decided (set by ``GuardedExecutor`` around each call)
+GUARD_ASSESSMENT: ContextVar[Assessment | None] = ContextVar("agentrt_guard_assessment",
+                                                             default=None)
+_NO_PROVENANCE = ("the guard policy has no provenance for this call (the executor runs "
+                  "without the run's guard)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,14 +52,18 @@ class RequestDescription:
     side_effect: str
     body: Any = None
     idempotency_key: str | None = None
+    #: why the guard did not clear it (one line per argument); empty otherwise
+    concerns: tuple[str, ...] = ()
 
     def to_text(self) -> str:
-        """One readable line, e.g. ``POST http://…/bookings {"flight": "AF1"}``."""
+        """One readable line, e.g. ``POST http://…/bookings {"flight": "AF1"}`` (and, under
+        ``guard``, the concerns below it)."""
         import json
 
         body = "" if self.body is None else " " + json.dumps(self.body, ensure_ascii=False,
                                                              default=str)
-        return f"{self.method} {self.url}{body}  [{self.tool}, {self.side_effect}]"
+        text = f"{self.method} {self.url}{body}  [{self.tool}, {self.side_effect}]"
+        return text + "".join(f"\n  ! {c}" for c in self.concerns)
 
 
 ConfirmCallback = Callable[[RequestDescription], bool | Awaitable[bool]]
@@ -56,15 +80,16 @@ class Decision:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     """A run's side-effect policy. Build with `Policy.allow()`, `Policy.deny()`,
-    `Policy.confirm(callback)` or `Policy.from_value("allow" | "deny" | "confirm" | callable)`.
+    `Policy.confirm(callback)`, `Policy.guard(callback=None)` or
+    `Policy.from_value("allow" | "deny" | "confirm" | "guard" | callable)`.
     """
 
     mode: PolicyMode = "deny"
     callback: ConfirmCallback | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.mode not in ("allow", "deny", "confirm"):
-            raise ConfigError(f"unknown policy {self.mode!r}: use 'allow', 'deny' or 'confirm'")
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown policy {self.mode!r}: use {_choices()}")
 
     @classmethod
     def allow(cls) -> Policy:
@@ -82,6 +107,12 @@ class Policy:
         return cls(mode="confirm", callback=callback)
 
     @classmethod
+    def guard(cls, callback: ConfirmCallback | None = None) -> Policy:
+        """Calls the provenance clears go out; the others are asked about (``callback``) or
+        refused with the reason."""
+        return cls(mode="guard", callback=callback)
+
+    @classmethod
     def from_value(cls, value: Policy | str | ConfirmCallback | None,
                    *, default: PolicyMode = "deny") -> Policy:
         """A policy from a string, a callable (confirm), an existing policy, or None (default)."""
@@ -91,8 +122,8 @@ class Policy:
             return value
         if isinstance(value, str):
             mode = value.strip().lower()
-            if mode not in ("allow", "deny", "confirm"):
-                raise ConfigError(f"unknown policy {value!r}: use 'allow', 'deny' or 'confirm'")
+            if mode not in MODES:
+                raise ConfigError(f"unknown policy {value!r}: use {_choices()}")
             return cls(mode=mode)  # type: ignore[arg-type]
         if callable(value):
             return cls(mode="confirm", callback=value)
@@ -109,6 +140,29 @@ class Policy:
         if self.mode == "deny":
             return Decision(allowed=False,
                             reason=f"the run's policy denies {request.side_effect} calls")
+        if self.mode == "guard":
+            assessment = GUARD_ASSESSMENT.get()
+            if assessment is not None and assessment.tool == request.tool and assessment.cleared:
+                return Decision(allowed=True)
+            reason = (_NO_PROVENANCE if assessment is None or assessment.tool != request.tool
+                      else assessment.reason())
+            concerns = (tuple(a.describe() for a in assessment.concerns)
+                        if assessment is not None and assessment.tool == request.tool
+                        else (_NO_PROVENANCE,))
+            _log.info("policy.guard_held", tool=request.tool,
+                      arguments=[a.argument for a in assessment.concerns] if assessment else [],
+                      origins=[a.origin for a in assessment.concerns] if assessment else [])
+            if self.callback is None:
+                return Decision(allowed=False, reason=f"the guard policy held it back: {reason}")
+            request = replace(request, concerns=concerns)
+            decided = await self._ask(request)
+            if decided.allowed:
+                return decided
+            return Decision(allowed=False, reason=f"the guard policy held it back and it was "
+                                                  f"not confirmed: {reason}")
+        return await self._ask(request)
+
+    async def _ask(self, request: RequestDescription) -> Decision:
         if self.callback is None:
             return Decision(allowed=False, reason="confirmation needed but nobody to ask")
         try:
@@ -119,3 +173,7 @@ class Policy:
         if answer is True:
             return Decision(allowed=True)
         return Decision(allowed=False, reason="the call was not confirmed")
+
+
+def _choices() -> str:
+    return ", ".join(repr(m) for m in MODES[:-1]) + f" or {MODES[-1]!r}"

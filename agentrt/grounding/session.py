@@ -18,6 +18,7 @@ from agentrt.grounding.check import check_arguments
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
+from agentrt.grounding.trust import is_free_text
 from agentrt.toolset import Toolset
 from agentrt.validation import Violation
 
@@ -95,7 +96,9 @@ class RunGrounding:
         request for an action (book, cancel, …) that no successful call has carried out,
         unless it declines or asks a question — else None."""
         made = sum(1 for step in path if getattr(step.observation, "ok", False))
-        verdict = check_answer(answer, self.query, self.ledger(path), made_calls=made)
+        ledger = self.ledger(path)
+        verdict = check_answer(answer, self.query, ledger, made_calls=made,
+                               untrusted=self.free_texts(ledger))
         if not verdict.accepted:
             return verdict.note
         verb = asks_for_action(self.query)
@@ -109,10 +112,19 @@ class RunGrounding:
                     "from the results above — or, if it cannot be done, say why")
         return None
 
+    @staticmethod
+    def free_texts(ledger: Provenance) -> list[str]:
+        """The free text (reviews, descriptions, notes: text written by third parties) of the
+        results on a path, in order (:func:`~agentrt.grounding.trust.is_free_text`)."""
+        return [leaf.value for leaf in ledger.leaves()
+                if isinstance(leaf.value, str) and is_free_text(leaf.source.path or "",
+                                                                leaf.value)]
+
     # -- observations ---------------------------------------------------------------------------
     def view(self, tool: str, body: Any) -> str | None:
-        """The compact text of a successful response body (None: show it as JSON)."""
+        """The compact text of a successful response body (None: show it as JSON); free text
+        in it is delimited and labelled as returned by ``tool``."""
         if body is None or tool not in self.toolset:
             return None
         return render_observation(body, self._tool(tool).response_schema,
-                                  options=self.render_options)
+                                  options=self.render_options, tool=tool)
