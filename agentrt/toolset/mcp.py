@@ -116,13 +116,23 @@ async def connect(target: str | Sequence[str] | MCPTarget, *,
             params = StdioServerParameters(command=where.command[0], args=list(where.command[1:]),
                                            env=env, cwd=where.cwd)
             read, write = await stack.enter_async_context(
-                stdio_client(params, errlog=errlog or sys.stderr))
+                stdio_client(params, errlog=errlog or _stderr()))
         session = await stack.enter_async_context(ClientSession(
             read, write, read_timeout_seconds=timedelta(seconds=timeout),
             elicitation_callback=elicitation))
         init = await session.initialize()
         yield MCPConnection(session=session, target=where, server_name=init.serverInfo.name,
                             server_version=init.serverInfo.version)
+
+
+def _stderr() -> TextIO:
+    """Where a stdio server's stderr goes: ours, or the process's real one when ``sys.stderr``
+    is a stand-in without a file descriptor (a captured stream)."""
+    try:
+        sys.stderr.fileno()
+        return sys.stderr
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__ or sys.stderr
 
 
 async def list_tools(session: ClientSession) -> list[dict[str, Any]]:
