@@ -17,11 +17,13 @@ call is never repeated behind the model's back; a non-safe call whose answer was
 same toolset go to an `Executor` (given as ``http``, or built here from ``credentials``,
 ``base_urls`` and the policy).
 
-One session per MCP server, opened on ``async with`` and closed on exit in that same task.
+One session per MCP server, opened by ``async with`` (or `MCPExecutor.open`) and closed by
+its exit (or `MCPExecutor.aclose`), from any task.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -90,40 +92,66 @@ class MCPExecutor:
         self._credentials = credentials
         self._base_urls = base_urls
         self._sessions: dict[str, MCPConnection] = {}
-        self._stack: contextlib.AsyncExitStack | None = None
+        self._holders: list[tuple[asyncio.Future[None], asyncio.Event]] = []
 
     async def __aenter__(self) -> MCPExecutor:
-        stack = contextlib.AsyncExitStack()
-        await stack.__aenter__()
-        try:
-            for source in dict.fromkeys(t.service.source for t in self.toolset.tools
-                                        if t.kind == "mcp"):
-                target = MCPTarget.of(source, env=self._env)
-                self._sessions[source] = await stack.enter_async_context(
-                    connect(target, timeout=self.timeout))
-            if self._http is None and any(t.kind == "openapi" for t in self.toolset.tools):
-                self._http = Executor(self.toolset, policy=self.policy,
-                                      credentials=self._credentials,
-                                      base_urls=self._base_urls)
-                self._owns_http = True
-                stack.push_async_callback(self._http.aclose)
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
+        await self.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def open(self) -> None:
+        """Connect to every MCP server of the toolset (and make the OpenAPI executor if one
+        is needed). Each session lives in a task of its own, so `open` and `aclose` may be
+        called from different tasks (the SDK's transports hold anyio cancel scopes)."""
+        if self._holders:
+            return
+        try:
+            for source in dict.fromkeys(t.service.source for t in self.toolset.tools
+                                        if t.kind == "mcp"):
+                await self._hold(MCPTarget.of(source, env=self._env), source)
+        except BaseException:
+            await self.aclose()
+            raise
+        if self._http is None and any(t.kind == "openapi" for t in self.toolset.tools):
+            self._http = Executor(self.toolset, policy=self.policy,
+                                  credentials=self._credentials, base_urls=self._base_urls)
+            self._owns_http = True
+
+    async def _hold(self, target: MCPTarget, source: str) -> None:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[MCPConnection] = loop.create_future()
+        stop = asyncio.Event()
+
+        async def hold() -> None:
+            try:
+                async with connect(target, timeout=self.timeout) as conn:
+                    ready.set_result(conn)
+                    await stop.wait()
+            except BaseException as exc:
+                if not ready.done():
+                    ready.set_exception(exc)
+                elif not isinstance(exc, asyncio.CancelledError):
+                    _log.warning("mcp.session_closed", target=self.redactor.scrub_text(source),
+                                 error=type(exc).__name__)
+
+        task = asyncio.ensure_future(hold())
+        self._holders.append((task, stop))
+        self._sessions[source] = await ready
+
     async def aclose(self) -> None:
         """Close every session (ending stdio servers) and an executor made here."""
-        stack, self._stack = self._stack, None
+        holders, self._holders = self._holders, []
         self._sessions.clear()
-        if stack is not None:
-            await stack.aclose()
-        if self._owns_http:
-            self._http, self._owns_http = None, False
+        for _task, stop in holders:
+            stop.set()
+        for task, _stop in holders:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+        if self._owns_http and self._http is not None:
+            http, self._http, self._owns_http = self._http, None, False
+            await http.aclose()
 
     async def execute(self, name: str, arguments: Mapping[str, Any] | str, **options: Any
                       ) -> Observation:

@@ -180,3 +180,17 @@ async def test_agent_drives_a_mixed_toolset(demo: Demo, notes: tuple[list[str], 
     offered = backend.requests[0].tool_names
     assert {"read_note", "search_hotels", "put_note"} <= set(offered)
     assert _calls(log) == ["read_note", "put_note"]
+
+
+async def test_open_and_close_from_different_tasks(notes: tuple[list[str], Path]) -> None:
+    import asyncio
+
+    argv, log = notes
+    ts = await Toolset.afrom_mcp(argv)
+    ex = MCPExecutor(ts)
+    await asyncio.ensure_future(ex.open())  # e.g. a service's startup task
+    assert (await ex.execute("list_notes", {})).outcome == "ok"
+    await asyncio.ensure_future(ex.aclose())  # and its shutdown task
+    with pytest.raises(ConfigError, match="no open MCP session"):
+        await ex.execute("list_notes", {})
+    assert _calls(log) == ["list_notes"]
