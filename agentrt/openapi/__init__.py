@@ -3,36 +3,104 @@ validate it, resolve its ``$ref`` and normalise it to one internal model (`Spec`
 
 >>> spec = load_spec("specs/flights.yaml")          # doctest: +SKIP
 >>> [op.operation_id for op in spec.operations]      # doctest: +SKIP
+
+A document loaded once is cached by its content hash (:mod:`agentrt.openapi.cache`: in memory,
+and on disk in the user cache directory), so loading it again — in this process or the next —
+skips parsing, validation and ``$ref`` resolution. Validation uses openapi-spec-validator with
+the jsonschema-rs backend when it is installed (:func:`~agentrt.openapi.checks.validator_backend`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from agentrt.errors import SpecError
-from agentrt.openapi.checks import ValidatorCrash, detect_version, validate_document
+from agentrt.openapi.cache import SpecCache, default_cache
+from agentrt.openapi.checks import (
+    ValidatorCrash,
+    detect_version,
+    validate_document,
+    validator_backend,
+)
 from agentrt.openapi.model import Operation, Parameter, RequestBody, Spec, SpecWarning
 from agentrt.openapi.operations import OperationBuilder
 from agentrt.openapi.schema import SchemaCompiler
-from agentrt.openapi.source import read_source, retrieve_uri
+from agentrt.openapi.source import (
+    mapping_bytes,
+    parse_document,
+    read_source,
+    read_text,
+    retrieve_uri,
+)
 
-__all__ = ["Operation", "Parameter", "RequestBody", "Spec", "SpecWarning", "load_spec"]
+__all__ = ["Operation", "Parameter", "RequestBody", "Spec", "SpecCache", "SpecWarning",
+           "load_spec"]
 
 
 def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
-              client: httpx.Client | None = None) -> Spec:
+              client: httpx.Client | None = None,
+              cache: SpecCache | bool = True) -> Spec:
     """Load, validate and normalise an OpenAPI document.
 
     ``strict=False`` (the default) repairs slips confined to one schema keyword — an invalid
     ``pattern``, a ``default`` of the wrong type — and lists them in ``Spec.warnings``;
     ``strict=True`` refuses them. Anything structural raises :class:`SpecError` naming the
     source and the JSON pointer of the problem.
+
+    ``cache``: True (the default) uses the process-wide :class:`SpecCache` (memory, and the
+    user cache directory unless ``AGENTRT_CACHE_DIR=off``), False loads afresh, or a cache of
+    your own. A document with a ``$ref`` into another file or URL is never cached. The same
+    content gives an equal `Spec` (its ``source`` is this call's); treat it as read-only.
     """
-    doc, base_uri, name = read_source(source, client=client)
+    store = default_cache() if cache is True else (cache or None)
+    if isinstance(source, Mapping):
+        content = mapping_bytes(source) if store is not None else None
+        doc, base_uri, name = read_source(source, client=client)
+    else:
+        text, base_uri, name = read_text(source, client=client)
+        content, doc = text.encode(), None
+    key = store.key(content, f"strict={strict}", validator_backend()) \
+        if store is not None and content is not None else None
+    if key is not None and store is not None:
+        hit = store.get(key)
+        if isinstance(hit, Spec):
+            return hit if hit.source == name else replace(hit, source=name)
+    if doc is None:
+        doc = parse_document(text, name)
+    retrieved: list[str] = []
+
+    def retrieve(uri: str) -> Any:
+        retrieved.append(uri)
+        return retrieve_uri(uri, client=client)
+
+    spec = _load(doc, base_uri, name, strict=strict, retrieve=retrieve)
+    if key is not None and store is not None and not retrieved and _self_contained(doc):
+        store.put(key, spec)
+    return spec
+
+
+def _self_contained(node: Any) -> bool:
+    """No ``$ref`` leaves the document (the validator follows those too, not only we)."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            ref = cur.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return False
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+    return True
+
+
+def _load(doc: dict[str, Any], base_uri: str, name: str, *, strict: bool,
+          retrieve: Any) -> Spec:
     version = detect_version(doc, name)
     warnings: list[SpecWarning] = []
     crash: ValidatorCrash | None = None
@@ -52,7 +120,7 @@ def load_spec(source: str | Path | Mapping[str, Any], *, strict: bool = False,
             raise SpecError(reason, source=name, pointer=pointer)
 
     compiler = SchemaCompiler(doc, base_uri, source=name, version=version,
-                              retrieve=lambda uri: retrieve_uri(uri, client=client), warn=warn)
+                              retrieve=retrieve, warn=warn)
     ops = OperationBuilder(doc, compiler, version, name).operations()
     if crash is not None:  # our own walk found nothing more precise to say
         raise crash

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import yaml
 from agentrt.errors import SpecError
 
 _dict_ids = itertools.count(1)
+#: libyaml's loader when PyYAML was built with it (several times faster on large documents)
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_text(text: str, source: str) -> Any:
@@ -25,7 +28,7 @@ def parse_text(text: str, source: str) -> Any:
     except ValueError:
         pass
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -54,31 +57,48 @@ def fetch_url(url: str, *, client: httpx.Client | None = None, timeout: float = 
     return resp.text
 
 
+def read_text(source: str | Path, *, client: httpx.Client | None = None
+              ) -> tuple[str, str, str]:
+    """Return ``(text, base_uri, display_name)`` for a path or URL, not parsed yet."""
+    if isinstance(source, str) and is_url(source):
+        return fetch_url(source, client=client), source, source
+    path = Path(source).expanduser()
+    name = str(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file", source=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read ({exc})", source=name) from None
+    return text, path.resolve().as_uri(), name
+
+
+def parse_document(text: str, name: str) -> dict[str, Any]:
+    """:func:`parse_text`, refusing anything but an object at the top."""
+    doc = parse_text(text, name)
+    if not isinstance(doc, dict):
+        raise SpecError(f"the document is a {type(doc).__name__}, not an object", source=name)
+    return doc
+
+
 def read_source(
     source: str | Path | Mapping[str, Any], *, client: httpx.Client | None = None
 ) -> tuple[dict[str, Any], str, str]:
     """Return ``(document, base_uri, display_name)`` for a path, URL or mapping."""
     if isinstance(source, Mapping):
-        doc: Any = copy.deepcopy(dict(source))
-        uri = f"urn:agentrt:dict:{next(_dict_ids)}"
-        name = "<dict>"
-    elif isinstance(source, str) and is_url(source):
-        doc = parse_text(fetch_url(source, client=client), source)
-        uri, name = source, source
-    else:
-        path = Path(source).expanduser()
-        name = str(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError("no such file", source=name) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"cannot read ({exc})", source=name) from None
-        doc = parse_text(text, name)
-        uri = path.resolve().as_uri()
-    if not isinstance(doc, dict):
-        raise SpecError(f"the document is a {type(doc).__name__}, not an object", source=name)
-    return doc, uri, name
+        return copy.deepcopy(dict(source)), f"urn:agentrt:dict:{next(_dict_ids)}", "<dict>"
+    text, uri, name = read_text(source, client=client)
+    return parse_document(text, name), uri, name
+
+
+def mapping_bytes(source: Mapping[str, Any]) -> bytes | None:
+    """A faithful serialisation of a document given as a mapping, for its cache key (equal
+    bytes mean an equal document: ``200`` and ``"200"`` differ, as do tuples and lists), or
+    None when it cannot be serialised."""
+    try:
+        return pickle.dumps(dict(source), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # anything unpicklable in it: not cached
+        return None
 
 
 def retrieve_uri(uri: str, *, client: httpx.Client | None = None) -> Any:
