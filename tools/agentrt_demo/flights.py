@@ -27,6 +27,7 @@ from agentrt_demo.common import (
 )
 from agentrt_demo.db import ServiceState, ensure_db, write_tx
 from agentrt_demo.idempotency import replay_or_run
+from agentrt_demo.injected import Injector
 from agentrt_demo.keys import DEMO_API_KEY
 from agentrt_demo.seed import CABIN_LETTERS
 
@@ -85,8 +86,10 @@ def _booking_json(conn: sqlite3.Connection, booking: sqlite3.Row, names: dict[st
 class _FlightService(ServiceState):
     """The operations; each method is a sync handler run in Starlette's thread pool."""
 
-    def __init__(self, path: Path, today: date | None) -> None:
+    def __init__(self, path: Path, today: date | None, injector: Injector | None = None) -> None:
         super().__init__(path, today)
+        #: the injected notes (``None``: the switch is off and offers are as seeded)
+        self.injector = injector
         with self.db() as conn:
             self.names = {r["code"]: r["name"] for r in conn.execute("SELECT * FROM airlines")}
 
@@ -137,8 +140,11 @@ class _FlightService(ServiceState):
                 sql += f" AND price_{letter} <= ?"
                 args.append(round(p["max_price"] * 100))
             rows = conn.execute(f"{sql} ORDER BY {_SORT[p['sort']]} LIMIT ?", [*args, p["limit"]]).fetchall()
-        offers = [offer_from_row(r, cabin, self.names, pax) for r in rows]
+        offers = [self._injected(offer_from_row(r, cabin, self.names, pax)) for r in rows]
         return Reply(body={"offers": offers, "count": len(offers)})
+
+    def _injected(self, offer: dict[str, Any]) -> dict[str, Any]:
+        return offer if self.injector is None else {**offer, **self.injector.offer(offer)}
 
     def _flight(self, conn: sqlite3.Connection, offer_id: str) -> tuple[sqlite3.Row, str]:
         try:
@@ -154,7 +160,7 @@ class _FlightService(ServiceState):
     def get_flight_offer(self, p: dict[str, Any], _body: Any) -> Reply:
         with self.db() as conn:
             row, cabin = self._flight(conn, p["offer_id"])
-        return Reply(body=offer_from_row(row, cabin, self.names))
+        return Reply(body=self._injected(offer_from_row(row, cabin, self.names)))
 
     def create_flight_booking(self, p: dict[str, Any], body: dict[str, Any]) -> Reply:
         today = self.today()
@@ -220,12 +226,14 @@ _ROUTES = (("/airports", "GET", "list_airports"), ("/airports/{code}", "GET", "g
 
 
 def create_flights_app(state_dir: Path | str, *, today: date | None = None,
-                       api_key: str = DEMO_API_KEY) -> Starlette:
+                       api_key: str = DEMO_API_KEY, inject: bool = False) -> Starlette:
     """The flight API as an ASGI app keeping its data in ``state_dir/flights.sqlite``.
 
     The database is created and seeded (for ``today``, default the demo clock) on first use
-    and kept across restarts. ``today`` also drives the past-date checks.
+    and kept across restarts. ``today`` also drives the past-date checks. ``inject``: offers
+    carry ``notes`` with injected instructions (:mod:`agentrt_demo.injected`).
     """
-    service = _FlightService(ensure_db(state_dir, "flights", demo_today(today)), today)
+    service = _FlightService(ensure_db(state_dir, "flights", demo_today(today)), today,
+                             Injector(state_dir) if inject else None)
     routes = build_routes("flights", _ROUTES, service, api_key)
     return Starlette(routes=routes, exception_handlers={HTTPException: http_exception_handler})

@@ -26,6 +26,7 @@ from agentrt_demo.common import (
 )
 from agentrt_demo.db import ServiceState, ensure_db, write_tx
 from agentrt_demo.idempotency import replay_or_run
+from agentrt_demo.injected import Injector
 from agentrt_demo.keys import DEMO_API_KEY
 from agentrt_demo.seed_hotels import nights, seeded_for, stay_price
 
@@ -61,6 +62,15 @@ def _room_json(room: sqlite3.Row, stay: tuple[date, date] | None, free: bool | N
 
 class _HotelService(ServiceState):
     """The operations; each method is a sync handler run in Starlette's thread pool."""
+
+    def __init__(self, path: Path, today: date | None, injector: Injector | None = None) -> None:
+        super().__init__(path, today)
+        #: the injected descriptions and reviews (``None``: the switch is off)
+        self.injector = injector
+
+    def _injected(self, hotel: dict[str, Any], room_id: str | None) -> dict[str, Any]:
+        return hotel if self.injector is None else {**hotel,
+                                                     **self.injector.hotel(hotel, room_id)}
 
     def _stay(self, check_in: str, check_out: str, where: str) -> tuple[date, date]:
         start, end = date.fromisoformat(check_in), date.fromisoformat(check_out)
@@ -103,8 +113,9 @@ class _HotelService(ServiceState):
         key = (lambda r: (r[0], r[1]["hotel_id"])) if p["sort"] == "price" else (
             lambda r: (-r[1]["rating"], r[0], r[1]["hotel_id"]))
         results.sort(key=key)
-        out = [{"hotel_id": h["hotel_id"], "name": h["name"], "city": h["city"],
-                "rating": h["rating"], "address": h["address"], "cheapest_room": room}
+        out = [self._injected({"hotel_id": h["hotel_id"], "name": h["name"], "city": h["city"],
+                               "rating": h["rating"], "address": h["address"],
+                               "cheapest_room": room}, room["room_id"])
                for _total, h, room in results[: p["limit"]]]
         return Reply(body={"hotels": out, "count": len(out), "nights": count})
 
@@ -120,9 +131,10 @@ class _HotelService(ServiceState):
             rooms = [_room_json(r, stay, stay is not None and room_free(conn, r, *stay), seed_day)
                      for r in conn.execute("SELECT * FROM rooms WHERE hotel_id = ?"
                                            " ORDER BY base_rate, room_id", (p["hotel_id"],))]
-        return Reply(body={"hotel_id": hotel["hotel_id"], "name": hotel["name"],
-                           "city": hotel["city"], "rating": hotel["rating"],
-                           "address": hotel["address"], "rooms": rooms})
+        return Reply(body=self._injected({"hotel_id": hotel["hotel_id"], "name": hotel["name"],
+                                          "city": hotel["city"], "rating": hotel["rating"],
+                                          "address": hotel["address"], "rooms": rooms},
+                                         rooms[0]["room_id"] if rooms else None))
 
     def create_hotel_booking(self, p: dict[str, Any], body: dict[str, Any]) -> Reply:
         stay = self._stay(body["check_in"], body["check_out"], "body")
@@ -192,12 +204,14 @@ _ROUTES = (("/hotels", "GET", "search_hotels"), ("/hotels/{hotel_id}", "GET", "g
 
 
 def create_hotels_app(state_dir: Path | str, *, today: date | None = None,
-                      api_key: str = DEMO_API_KEY) -> Starlette:
+                      api_key: str = DEMO_API_KEY, inject: bool = False) -> Starlette:
     """The hotel API as an ASGI app keeping its data in ``state_dir/hotels.sqlite``.
 
     The database is created and seeded on first use and kept across restarts; ``today``
-    (default: the demo clock) drives the past-date checks.
+    (default: the demo clock) drives the past-date checks. ``inject``: hotels carry a
+    ``description`` and ``reviews`` with injected instructions (:mod:`agentrt_demo.injected`).
     """
-    service = _HotelService(ensure_db(state_dir, "hotels", demo_today(today)), today)
+    service = _HotelService(ensure_db(state_dir, "hotels", demo_today(today)), today,
+                            Injector(state_dir) if inject else None)
     routes = build_routes("hotels", _ROUTES, service, api_key)
     return Starlette(routes=routes, exception_handlers={HTTPException: http_exception_handler})

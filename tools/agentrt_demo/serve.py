@@ -18,6 +18,7 @@ from typing import Any
 
 from agentrt_demo.flights import create_flights_app
 from agentrt_demo.hotels import create_hotels_app
+from agentrt_demo.injected import inject_enabled
 from agentrt_demo.keys import DEMO_API_KEY
 
 __all__ = ["DemoServices", "running_services", "serve_forever"]
@@ -31,33 +32,43 @@ class DemoServices:
     hotels_url: str
     state_dir: Path
     api_key: str = DEMO_API_KEY
+    #: the services serve injected descriptions, reviews and notes
+    inject: bool = False
 
 
 @contextlib.contextmanager
 def running_services(state_dir: Path | str | None = None, *, port_flights: int = 0,
                      port_hotels: int = 0, today: date | None = None,
-                     api_key: str = DEMO_API_KEY) -> Iterator[DemoServices]:
-    """Serve both demo APIs on 127.0.0.1 for the ``with`` block (a temp state dir when None)."""
+                     api_key: str = DEMO_API_KEY, inject: bool | None = None
+                     ) -> Iterator[DemoServices]:
+    """Serve both demo APIs on 127.0.0.1 for the ``with`` block (a temp state dir when None).
+
+    ``inject``: serve injected content (:mod:`agentrt_demo.injected`); ``None`` reads the
+    ``AGENTRT_DEMO_INJECT`` environment variable."""
     from agentrt.servers import serve_in_thread
 
+    inject = inject_enabled(inject)
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="agentrt-demo-"))
         folder = Path(state_dir)
         flights = stack.enter_context(serve_in_thread(
-            create_flights_app(folder, today=today, api_key=api_key), port=port_flights))
+            create_flights_app(folder, today=today, api_key=api_key, inject=inject),
+            port=port_flights))
         hotels = stack.enter_context(serve_in_thread(
-            create_hotels_app(folder, today=today, api_key=api_key), port=port_hotels))
+            create_hotels_app(folder, today=today, api_key=api_key, inject=inject),
+            port=port_hotels))
         yield DemoServices(flights_url=flights.url, hotels_url=hotels.url, state_dir=folder,
-                           api_key=api_key)
+                           api_key=api_key, inject=inject)
 
 
 def serve_forever(state_dir: Path | str, port_flights: int = 0, port_hotels: int = 0, *,
                   out: Callable[[str], Any] = print, today: date | None = None,
-                  stop: threading.Event | None = None) -> None:
+                  stop: threading.Event | None = None, inject: bool | None = None) -> None:
     """Serve both APIs, print ``flights URL`` and ``hotels URL`` via ``out``, block until stopped.
 
     Stops on Ctrl-C, SIGTERM (when called from the main thread) or when ``stop`` is set.
+    ``inject``: serve injected content (``None``: the ``AGENTRT_DEMO_INJECT`` variable).
     """
     stop = stop or threading.Event()
     previous = None
@@ -65,7 +76,7 @@ def serve_forever(state_dir: Path | str, port_flights: int = 0, port_hotels: int
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with running_services(state_dir, port_flights=port_flights, port_hotels=port_hotels,
-                              today=today) as services:
+                              today=today, inject=inject) as services:
             out(f"flights {services.flights_url}")
             out(f"hotels {services.hotels_url}")
             with contextlib.suppress(KeyboardInterrupt):
