@@ -36,7 +36,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("executor", ("agentrt.executor",)),
     ("mcp", ("agentrt.mcp",)),
     ("prompts", ("agentrt.prompts",)),
-    ("trace", ("agentrt.trace", "agentrt.demonstrations")),
+    ("trace", ("agentrt.trace", "agentrt.demonstrations", "agentrt.otel")),
     ("agent", ("agentrt.agent",)),
     ("evaluation", ("agentrt.evaluation",)),
     ("synth", ("agentrt.synth",)),
