@@ -40,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="modules to adapt: all | attn | mlp | a comma list such as "
                            "q_proj,v_proj (default all linear layers; never lm_head or "
                            "embed_tokens)")
+    lora.add_argument("--top-layers", type=int, metavar="N",
+                      help="adapt only the last N decoder layers (cheaper backward; default all)")
     lora.add_argument("--adapter-dtype", choices=("f16", "f32"), default="f16",
                       help="weights of the written adapters (default f16: half the bytes)")
     run = p.add_argument_group("training")
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     from agentrt.training.trainer import LoraSettings, StepStats, TrainSettings, last_checkpoint
 
     try:
-        lora = LoraSettings(r=args.rank, alpha=args.alpha, targets=_targets(args.targets))
+        lora = LoraSettings(r=args.rank, alpha=args.alpha, targets=_targets(args.targets),
+                            top_layers=args.top_layers)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     settings = TrainSettings(

@@ -3,12 +3,13 @@
 * **Device and precision**: CUDA when present, else the CPU; bf16 autocast by default (the
   weights and the LoRA parameters stay float32, the matrix products run in bf16: about twice
   as fast as float32 on this CPU), ``precision="fp32"`` to turn it off.
-* **The forward pass** (:mod:`~agentrt.training.forward`): a common prefix of a micro-batch
-  (the system prompt and tool schemas every step shares) runs once; logits only where a reply
-  token is predicted.
+* **The forward pass** (:mod:`~agentrt.training.forward`): the common prefix of a step's
+  sequences (the system prompt and tool schemas they share) runs once per optimizer step, its
+  gradient gathered from every micro-batch; logits only where a reply token is predicted.
 * **Steps**: one optimizer step is one :class:`~agentrt.training.examples.Batch` (about
   ``batch_tokens`` tokens), run through the model in micro-batches of at most
-  ``micro_batch_tokens`` evaluated tokens; the loss is the mean over the step's reply tokens.
+  ``micro_batch_tokens`` evaluated tokens (besides the shared prefix); the loss is the mean
+  over the step's reply tokens.
   AdamW, linear warm-up then linear decay, gradient clipping at 1.0.
 * **Checkpoints** every ``checkpoint_every`` steps and at the end, each written to a temporary
   directory and renamed into place (``checkpoints/step-00000012``): a run that is killed —
@@ -68,8 +69,14 @@ class LoraSettings:
     alpha: int = 16
     dropout: float = 0.0
     targets: tuple[str, ...] = TARGETS["all"]
+    #: adapt only the last N decoder layers (None: all). The layers below stay the base
+    #: model's, so the backward pass stops at the lowest adapted layer: with half the layers,
+    #: a step costs about two thirds of a full one.
+    top_layers: int | None = None
 
     def __post_init__(self) -> None:
+        if self.top_layers is not None and self.top_layers < 1:
+            raise ValueError("--top-layers must be at least 1")
         bad = _FORBIDDEN_TARGETS.intersection(self.targets)
         if bad:
             raise ValueError(f"LoRA targets {sorted(bad)}: embeddings and lm_head are tied in "
@@ -161,8 +168,13 @@ def attach_lora(model: Any, lora: LoraSettings, *, seed: int = 0) -> Any:
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(seed)
+    layers: list[int] | None = None
+    if lora.top_layers is not None:
+        n = int(model.config.num_hidden_layers)
+        layers = list(range(max(0, n - lora.top_layers), n))
     config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                        target_modules=list(lora.targets), bias="none", task_type="CAUSAL_LM")
+                        target_modules=list(lora.targets), bias="none", task_type="CAUSAL_LM",
+                        layers_to_transform=layers)
     return get_peft_model(model, config)
 
 
@@ -315,15 +327,9 @@ def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: s
                 group["lr"] = lr
             t0 = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
-            loss_total, computed = 0.0, 0
-            for micro in forward.micro_batches(batch.sequences, settings.micro_batch_tokens,
-                                               sharing=sharing):
-                with autocast():
-                    loss = forward.loss_sum(model, micro, pad_id, device,
-                                            sharing=sharing) / batch.target_tokens
-                loss.backward()
-                loss_total += float(loss.detach())
-                computed += forward.computed_tokens(micro, sharing=sharing)
+            loss_total, computed = forward.backward_step(
+                model, batch.sequences, pad_id, device, limit=settings.micro_batch_tokens,
+                scale=1.0 / batch.target_tokens, sharing=sharing, autocast=autocast)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             step += 1

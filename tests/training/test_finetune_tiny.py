@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,61 @@ def test_a_shared_prefix_runs_once_with_the_same_loss_and_gradients(bed: dict[st
     # 800 evaluated tokens hold all three rows when the prefix is shared, not otherwise
     assert [len(g) for g in forward.micro_batches(group, 800)] == [3]
     assert len(list(forward.micro_batches(group, 800, sharing=False))) > 1
+
+
+@pytest.mark.parametrize("top_layers", [None, 1])
+def test_the_step_prefix_runs_once_per_step_with_the_same_loss_and_gradients(
+        bed: dict[str, Any], top_layers: int | None) -> None:
+    from agentrt.training.examples import TokenSequence
+
+    [seq] = prepare(bed["records"], bed["info"], bed["tokenizer"], max_length=4096).sequences
+    ids = list(seq.ids)
+    first = min(seq.loss_positions())
+    step = [seq,  # four sequences sharing a prefix that ends before the first loss position
+            TokenSequence(ids=(*ids[:first], 65, 66, 67, 68), spans=((first + 1, first + 4),),
+                          records=(1,)),
+            TokenSequence(ids=(*ids[:first], *[70] * 30), spans=((first, first + 30),),
+                          records=(2,)),
+            TokenSequence(ids=(*ids[:first - 5], 71, 72, 73), spans=((first - 4, first - 2),),
+                          records=(3,))]
+    assert forward.step_prefix(step) == first - 5
+    model = attach_lora(load_model(bed["info"]), replace(LORA, top_layers=top_layers))
+    adapted = {n.split(".layers.")[1].split(".")[0] for n, p in model.named_parameters()
+               if p.requires_grad}
+    assert adapted == ({"1"} if top_layers == 1 else {"0", "1"})
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.05)
+    cpu, pad = torch.device("cpu"), bed["tokenizer"].pad_id
+    scale = 1.0 / sum(s.target_tokens for s in step)
+
+    def grads() -> list[Any]:
+        out = [p.grad.clone() for p in model.parameters() if p.requires_grad]
+        model.zero_grad()
+        return out
+
+    model.zero_grad()
+    # a small limit: every suffix is a micro-batch of its own, the prefix still runs once
+    shared, computed = forward.backward_step(model, step, pad, cpu, limit=40, scale=scale)
+    g_shared = grads()
+    own = sum(len(s) - (first - 5) for s in step)
+    assert (first - 5) + own <= computed <= (first - 5) + own + 10  # a little padding
+    assert computed < sum(len(s) for s in step) / 2
+    full = 0.0
+    for s in step:
+        loss = forward.loss_sum(model, [s], pad, cpu, sharing=False) * scale
+        loss.backward()
+        full += float(loss.detach())
+    g_full = grads()
+    assert shared == pytest.approx(full, rel=1e-5)
+    worst = max(float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+                for a, b in zip(g_shared, g_full, strict=True))
+    assert worst < 1e-4
+    # without sharing the same call gives the same gradients the long way
+    unshared, computed_full = forward.backward_step(model, step, pad, cpu, limit=40,
+                                                    scale=scale, sharing=False)
+    assert unshared == pytest.approx(full, rel=1e-5)
+    assert computed_full == sum(len(s) for s in step)
 
 
 def _run(bed: dict[str, Any], out: Path, **kw: Any) -> Any:
