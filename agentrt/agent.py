@@ -44,6 +44,7 @@ from agentrt.protocol import (
     SearchEvent,
     maybe_await,
 )
+from agentrt.redaction import DEFAULT_REDACTOR
 from agentrt.search import (
     Budget,
     Hooks,
@@ -55,7 +56,7 @@ from agentrt.search import (
     run_search,
 )
 from agentrt.search.steps import AnswerCheck, Compensate
-from agentrt.trace import log_event, scrub_result
+from agentrt.trace import log_event
 
 if TYPE_CHECKING:
     import httpx
@@ -331,8 +332,23 @@ class Agent:
                                   budget=budget or self.budget)
         result = result.model_copy(update={
             "system": self.system, "demonstration": demonstration,
-            "tools": [*self.toolset.to_openai(names=offered), FINISH_TOOL]})
-        return scrub_result(result)
+            "tools": self._result_tools(offered)})
+        # the trace leaves the process: every secret any executor knows of is scrubbed (the
+        # common case, nothing to scrub, costs one serialisation and no re-validation)
+        data = result.to_dict()
+        scrubbed = DEFAULT_REDACTOR.scrub(data)
+        return result if scrubbed is data else RunResult.model_validate(scrubbed)
+
+    def _result_tools(self, offered: Sequence[str]) -> list[dict[str, Any]]:
+        """The tools offered (as the result records them), shared by runs offered the same."""
+        key = ("result", *offered)
+        cached = self._tools_cache.get(key)
+        if cached is None:
+            if len(self._tools_cache) >= _TOOLS_CACHE_SIZE:
+                self._tools_cache.pop(next(iter(self._tools_cache)))
+            cached = self._tools_cache[key] = (
+                [*self.toolset.to_openai(names=offered), FINISH_TOOL], None)
+        return list(cached[0])
 
     def run_sync(self, query: str, **options: Any) -> RunResult:
         """:meth:`run` for scripts (the one sync edge); not inside a running event loop. The

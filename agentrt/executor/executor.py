@@ -228,7 +228,7 @@ class Executor:
         if key is not None:
             prepared = _with_header(prepared, "Idempotency-Key", key)
         try:
-            request = await self._authorised(tool, prepared)
+            request = await self._authorised(tool, prepared, url)
         except AuthError as exc:
             return self._done(Observation(**base, outcome="transport_error",
                                           message=f"not sent: {exc}"), start)
@@ -247,9 +247,13 @@ class Executor:
                 tries.results.extend(more.results)
         return self._done(self._observe(base, tool, tries), start)
 
-    async def _authorised(self, tool: Tool, prepared: PreparedRequest) -> httpx.Request:
+    async def _authorised(self, tool: Tool, prepared: PreparedRequest,
+                          url: httpx.URL | None = None) -> httpx.Request:
         authed = await self.auth.apply(tool, prepared, self.client)
-        return authed.to_httpx(self.client, timeout=self._timeout)
+        same_url = url is not None and authed.query == prepared.query \
+            and authed.base_url == prepared.base_url and authed.path == prepared.path
+        return authed.to_httpx(self.client, timeout=self._timeout,
+                               url=url if same_url else None)
 
     async def _send(self, request: httpx.Request, *, resend_allowed: bool,
                     retry: RetryPolicy | None = None) -> _Tries:

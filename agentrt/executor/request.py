@@ -71,8 +71,10 @@ class PreparedRequest:
         return replace(self, headers=self.headers + tuple(headers.items()),
                        query=self.query + query, cookies=self.cookies + cookies)
 
-    def to_httpx(self, client: httpx.AsyncClient, *, timeout: Any = None) -> httpx.Request:
-        """The `httpx.Request` (body fully read, so it can be re-sent identically)."""
+    def to_httpx(self, client: httpx.AsyncClient, *, timeout: Any = None,
+                 url: httpx.URL | None = None) -> httpx.Request:
+        """The `httpx.Request` (body fully read, so it can be re-sent identically); ``url``:
+        this request's :attr:`url` when the caller already parsed it."""
         headers: list[tuple[str, str]] = list(self.headers)
         if self.cookies:
             headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies)))
@@ -82,7 +84,7 @@ class PreparedRequest:
         kwargs: dict[str, Any] = {"headers": headers, "content": self.content}
         if timeout is not None:
             kwargs["timeout"] = timeout
-        request = client.build_request(self.method, self.url, **kwargs)
+        request = client.build_request(self.method, url or self.url, **kwargs)
         request.read()
         return request
 
