@@ -89,7 +89,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 async def amain(args: argparse.Namespace) -> int:
     kinds = tuple(k for k in args.kinds.split(",") if k) if args.kinds else KINDS
-    tasks = injection_tasks(kinds=kinds)  # type: ignore[arg-type]
+    tasks = injection_tasks(kinds=kinds)
     make = _backend_factory(args.model)
     settings: dict[str, Any] = {}
     if args.no_answer_check:
