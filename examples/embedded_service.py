@@ -1,5 +1,7 @@
-"""Embedding agentrt in a web service (Starlette): one backend shared by every request, a
-side-effect policy chosen per request, the result returned as JSON.
+"""Embedding agentrt in a web service (Starlette): one backend and one agent shared by every
+request — opened at startup, closed at shutdown (the app's lifespan), so every run goes
+through one HTTP client (one connection pool, one OAuth2 token cache) — a side-effect policy
+chosen per request, the result returned as JSON.
 
     POST /run  {"request": "Book ...", "allow_bookings": false}  →  RunResult JSON
     GET  /health
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -26,6 +30,7 @@ from starlette.routing import Route
 
 from agentrt.agent import Agent
 from agentrt.errors import AgentRTError
+from agentrt.protocol import PolicyMode
 from agentrt.search import Budget
 
 
@@ -40,10 +45,19 @@ class RunRequest(BaseModel):
 def create_app(backend: Any, toolset: Any, *, credentials: Any = None,
                instructions: str = "", budget: Budget | None = None,
                max_concurrent_runs: int = 4) -> Starlette:
-    """A Starlette app running one agent over ``toolset`` with the shared ``backend``."""
-    agent = Agent(backend, toolset, credentials=credentials, instructions=instructions,
-                  budget=budget or Budget(max_seconds=120))
+    """A Starlette app running one agent over ``toolset`` with the shared ``backend``.
+
+    The agent lives as long as the app: the lifespan opens it at startup and closes it (its
+    HTTP client) at shutdown; ``app.state.agent`` is it. Runs are independent, so several
+    processes (or machines) can serve the same app behind a load balancer."""
     slots = asyncio.Semaphore(max_concurrent_runs)  # the model is the scarce resource
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Agent(backend, toolset, credentials=credentials, instructions=instructions,
+                         budget=budget or Budget(max_seconds=120)) as agent:
+            app.state.agent = agent
+            yield
 
     async def run(request: Request) -> Response:
         try:
@@ -51,7 +65,8 @@ def create_app(backend: Any, toolset: Any, *, credentials: Any = None,
         except ValidationError as exc:
             return JSONResponse({"error": "invalid request", "detail": exc.errors(
                 include_url=False, include_context=False)}, status_code=422)
-        policy = "allow" if body.allow_bookings else "deny"
+        policy: PolicyMode = "allow" if body.allow_bookings else "deny"
+        agent: Agent = request.app.state.agent
         try:
             async with slots:
                 result = await agent.run(body.request, policy=policy)
@@ -65,7 +80,7 @@ def create_app(backend: Any, toolset: Any, *, credentials: Any = None,
                              "tools": len(toolset.tools)})
 
     return Starlette(routes=[Route("/run", run, methods=["POST"]),
-                             Route("/health", health, methods=["GET"])])
+                             Route("/health", health, methods=["GET"])], lifespan=lifespan)
 
 
 def main() -> None:

@@ -60,6 +60,22 @@ def test_embedded_service_applies_the_policy_per_request(services: DemoServices,
         assert bad.status_code == 422 and bad.json()["error"] == "invalid request"
         assert DEMO_API_KEY not in denied.text + str(allowed)
     assert backend.remaining == 0  # one backend served both requests
+    agent = app.state.agent  # one agent for the app's life, its HTTP client closed at shutdown
+    assert agent._shared is None and agent.executor is None
+
+
+def test_embedded_service_runs_share_one_client_closed_at_shutdown(
+        services: DemoServices, tmp_path: Path) -> None:
+    app_module = _load("embedded_service")
+    steps = [{"answer": "Hello."}, {"answer": "Hello again."}]
+    backend = scripted_backend(write_steps(tmp_path / "steps.json", steps).split(":", 1)[1])
+    app = app_module.create_app(backend, _toolset(services))
+    clients = []
+    with serve_in_thread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        for _ in steps:
+            assert http.post("/run", json={"request": "hi"}).status_code == 200
+            clients.append(app.state.agent._shared.client)
+    assert clients[0] is clients[1] and clients[0].is_closed
 
 
 def test_embedded_service_reports_a_dead_backend(services: DemoServices, tmp_path: Path) -> None:
