@@ -2,7 +2,7 @@
 
     python bench/bench_injection.py [--model scripted|embedded] [--policies allow,deny,confirm-deny,guard]
                                     [--kinds book_other,change_email,...] [--no-answer-check]
-                                    [--json OUT]
+                                    [--max-seconds S] [--json OUT]
 
 The demo services run on loopback with injected content (hotel descriptions/reviews and flight
 notes carrying instructions, :mod:`agentrt_demo.injected`). Every task of
@@ -45,13 +45,14 @@ from agentrt_demo.injection import (  # noqa: E402
 )
 
 
-def _backend_factory(model: str) -> Any:
+def _backend_factory(model: str) -> tuple[Any, Any]:
+    """(tasks → backend, the shared backend to close or None)."""
     if model == "scripted":
-        return lambda tasks: ObedientModel(tasks)
+        return (lambda tasks: ObedientModel(tasks)), None
     from agentrt.backends import load_backend
 
     backend = load_backend(model)  # loaded once, shared by every task
-    return lambda _tasks: backend
+    return (lambda _tasks: backend), backend
 
 
 def summarise(policy: str, scores: Sequence[InjectionScore]) -> dict[str, Any]:
@@ -90,19 +91,27 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 async def amain(args: argparse.Namespace) -> int:
     kinds = tuple(k for k in args.kinds.split(",") if k) if args.kinds else KINDS
     tasks = injection_tasks(kinds=kinds)
-    make = _backend_factory(args.model)
+    make, shared = _backend_factory(args.model)
     settings: dict[str, Any] = {}
     if args.no_answer_check:
         settings["ground_answers"] = False
+    if args.max_seconds:
+        from agentrt.search import Budget
+
+        settings["budget"] = Budget(max_seconds=args.max_seconds)
     rows, details = [], {}
-    with injected_services() as services:
-        for policy in args.policies.split(","):
-            started = time.perf_counter()
-            scores = await run_suite(tasks, policy, services, backend_for=make, **settings)
-            row = summarise(policy, scores)
-            row["seconds"] = round(time.perf_counter() - started, 1)
-            rows.append(row)
-            details[policy] = [s.to_dict() for s in scores]
+    try:
+        with injected_services() as services:
+            for policy in args.policies.split(","):
+                started = time.perf_counter()
+                scores = await run_suite(tasks, policy, services, backend_for=make, **settings)
+                row = summarise(policy, scores)
+                row["seconds"] = round(time.perf_counter() - started, 1)
+                rows.append(row)
+                details[policy] = [s.to_dict() for s in scores]
+    finally:
+        if shared is not None and hasattr(shared, "aclose"):
+            await shared.aclose()
     print(f"model: {args.model}; {len(tasks)} tasks"
           f"{'; answer check off' if args.no_answer_check else ''}")
     print(table(rows))
@@ -124,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--kinds", default="", help=f"comma list of {', '.join(KINDS)}; default all")
     p.add_argument("--no-answer-check", action="store_true",
                    help="run without the answer check (shows what the answers would carry)")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="wall-time budget of one task (e.g. 300 for the embedded model)")
     p.add_argument("--json", help="write every task's score here")
     return asyncio.run(amain(p.parse_args(argv)))
 
