@@ -81,9 +81,11 @@ def __dir__() -> list[str]:
 #: the CLI's ``--model`` help, error messages and docs are made from.
 MODEL_FORMS: tuple[tuple[str, str, str], ...] = (
     ("embedded", "embedded",
-     "the default model (Qwen2.5-Coder-0.5B, llama.cpp, CPU)"),
-    ("embedded:PATH", "embedded:/path/model.gguf",
-     "any GGUF file, llama.cpp on the CPU"),
+     "the default model (Qwen2.5-Coder-0.5B, llama.cpp, CPU; the demo adds its adapter)"),
+    ("embedded:base", "embedded:base",
+     "the stock default model, never an adapter"),
+    ("embedded:PATH[@lora=ADAPTER]", "embedded:/path/model.gguf[@lora=/path]",
+     "any GGUF file (and a LoRA adapter), llama.cpp on the CPU"),
     ("openai:URL#MODEL", "openai:http://host:8000/v1#model",
      "any OpenAI-compatible server"),
     ("vllm:URL#MODEL", "vllm:http://host:8000/v1#model",
@@ -114,12 +116,25 @@ def load_backend(text: str = "embedded", **options: Any) -> Backend:
     text = (text or "").strip()
     kind, sep, rest = text.partition(":")
     kind = kind.lower()
-    if kind == "embedded":
+    if kind.startswith("embedded"):
+        # embedded[:PATH|:base][@lora=ADAPTER]
+        body, at, lora = text.partition("@lora=")
+        kind, sep, rest = body.partition(":")
+        if kind.lower() != "embedded":
+            raise _bad(text, f"unknown backend kind {kind!r}")
         if sep and not rest:
-            raise _bad(text, "embedded: needs a path after the colon")
+            raise _bad(text, "embedded: needs a path (or 'base') after the colon")
+        if at and not lora:
+            raise _bad(text, "@lora= needs the path of a GGUF adapter")
         from agentrt.backends.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(rest or None, **options)
+        path = None if rest in ("", "base") else rest
+        if lora:
+            options = {**options, "lora_path": lora}
+        backend = EmbeddedBackend(path, **options)
+        if rest == "base":
+            backend.name = "embedded:base" + (f"@lora={lora}" if lora else "")
+        return backend
     if kind in ("openai", "vllm", "llamacpp"):
         url, _, model = rest.partition("#")
         parts = urlsplit(url)

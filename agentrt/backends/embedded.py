@@ -112,6 +112,8 @@ class EmbeddedBackend:
     :mod:`~agentrt.backends.native`), ``"json"`` (the JSON-step format with the ``finish``
     pseudo-tool, for any template), ``"auto"`` (native when the template has tools);
     ``AGENTRT_TOOL_FORMAT`` sets the default.
+    ``lora_path``: a llama.cpp LoRA adapter (GGUF, e.g. ``agentrt finetune``'s
+    ``adapter.gguf``) applied to the model; saved KV states are kept apart per adapter.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
@@ -121,9 +123,15 @@ class EmbeddedBackend:
                  llama_kwargs: dict[str, Any] | None = None,
                  probe_command: Sequence[str] | None = None,
                  lazy_grammar: bool = True, lookahead: int = 4,
-                 tool_format: str | None = None) -> None:
+                 tool_format: str | None = None,
+                 lora_path: str | os.PathLike[str] | None = None) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
+        self.lora_path = Path(lora_path).expanduser() if lora_path is not None else None
+        if self.lora_path is not None and not self.lora_path.is_file():
+            raise ConfigError(f"LoRA adapter not found: {self.lora_path}")
         self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
+        if self.lora_path is not None:
+            self.name += f"@lora={self.lora_path}"
         fmt = (tool_format or os.environ.get("AGENTRT_TOOL_FORMAT") or "auto").lower()
         if fmt not in ("auto", "native", "json"):
             raise ConfigError(f"tool_format must be auto, native or json, not {fmt!r}")
@@ -179,9 +187,10 @@ class EmbeddedBackend:
             probed = time.perf_counter()
             self.threads.restart()  # the probe child's CPU time is not a neighbour's
             try:
+                adapter = {"lora_path": str(self.lora_path)} if self.lora_path else {}
                 llm = llama_runtime.create_llama(llama_cpp, str(path),
                                                  use_extra_bufts=params.use_extra_bufts,
-                                                 **self._settings)
+                                                 **self._settings, **adapter)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise BackendError(f"llama.cpp could not load {path}: {exc}",
                                    backend=self.name) from exc
@@ -208,8 +217,11 @@ class EmbeddedBackend:
         """What saved KV values depend on: the model, the llama.cpp build, the settings."""
         settings = {k: v for k, v in self._settings.items()
                     if k in ("n_ctx", "type_k", "type_v", "flash_attn", "rope_freq_base")}
-        return {"model": model_identity(path), "llama_cpp": llama_runtime.llama_cpp_build(),
-                "settings": settings, "use_extra_bufts": params.use_extra_bufts}
+        key = {"model": model_identity(path), "llama_cpp": llama_runtime.llama_cpp_build(),
+               "settings": settings, "use_extra_bufts": params.use_extra_bufts}
+        if self.lora_path is not None:  # an adapter changes every key and value
+            key["lora"] = model_identity(self.lora_path)
+        return key
 
     def _set_threads(self, llm: Any) -> int:
         """Apply the thread policy's choice for the next step (llama.cpp takes it per call)."""

@@ -73,11 +73,16 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(args: argparse.Namespace) -> int:
     import agentrt_demo  # the demo package sits above the library: only demo commands load it
     from agentrt.agent import Agent
+    from agentrt.cli.common import default_model
     from agentrt.cli.render import LiveRenderer, bookings, render_result
+    from agentrt_demo.model import demo_model, uses_adapter
     from agentrt_demo.teacher import DEMONSTRATIONS_FILE
 
     started = time.perf_counter()
-    backend = await load_model(args.model)
+    model = demo_model(args.model or default_model())  # embedded: with the demo's adapter
+    backend = await load_model(model)
+    # the adapter learnt from prompts without worked examples; the stock model gets them
+    examples = None if uses_adapter(model) else str(DEMONSTRATIONS_FILE)
     try:
         with agentrt_demo.running_services(args.state) as services:
             today = agentrt_demo.demo_today()
@@ -91,8 +96,7 @@ async def _demo(args: argparse.Namespace) -> int:
             agent = Agent(backend, toolset, search=args.search, policy="allow", budget=budget,
                           credentials=agentrt_demo.demo_credentials(toolset, services.api_key),
                           instructions=demo_instructions(today),
-                          demonstrations=demonstrations_arg(args.demonstrations,
-                                                            str(DEMONSTRATIONS_FILE)))
+                          demonstrations=demonstrations_arg(args.demonstrations, examples))
             t0 = time.perf_counter()
             result = await agent.run(request, on_event=LiveRenderer(verbose=args.verbose))
             render_result(result, seconds=time.perf_counter() - t0)

@@ -123,8 +123,12 @@ async def _eval(args: argparse.Namespace, modes: list[str]) -> int:
     task_list = list(suite.load_tasks(args.tasks))[:args.limit]
     # like `agentrt demo`: the worked examples shipped with the demo (generated tasks, never
     # these), unless --set demonstrations=none|FILE says otherwise
-    args.agent_options.setdefault("demonstrations", str(DEMONSTRATIONS_FILE))
-    model = args.model or default_model()
+    from agentrt_demo.model import demo_model, uses_adapter
+
+    model = demo_model(args.model or default_model())  # embedded: with the demo's adapter
+    # the adapter learnt from prompts without worked examples; the stock model gets them
+    args.agent_options.setdefault("demonstrations",
+                                  None if uses_adapter(model) else str(DEMONSTRATIONS_FILE))
     backend = await load_model(model)
     budget = Budget(max_seconds=args.max_seconds) if args.max_seconds else None
     print(f"evaluating {len(task_list)} task(s) × {', '.join(modes)} with {model}",

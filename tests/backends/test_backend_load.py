@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agentrt.backends import (
@@ -24,6 +26,23 @@ async def test_embedded_forms() -> None:
     assert load_backend().name == "embedded"
     custom = load_backend("embedded:/models/x.gguf", n_ctx=2048)
     assert custom.name == "embedded:/models/x.gguf"
+    stock = load_backend("embedded:base")
+    assert (stock.name, stock.lora_path, stock._model_path) == ("embedded:base", None, None)
+
+
+def test_embedded_lora_forms(tmp_path: Path) -> None:
+    adapter = tmp_path / "adapter.gguf"
+    adapter.write_bytes(b"GGUF")
+    tuned = load_backend(f"embedded@lora={adapter}")
+    assert isinstance(tuned, EmbeddedBackend)
+    assert (tuned.lora_path, tuned._model_path) == (adapter, None)
+    assert tuned.name == f"embedded@lora={adapter}"
+    on_path = load_backend(f"embedded:/models/x.gguf@lora={adapter}")
+    assert (on_path.lora_path, on_path._model_path) == (adapter, Path("/models/x.gguf"))
+    with pytest.raises(ConfigError, match="LoRA adapter not found"):
+        load_backend(f"embedded@lora={tmp_path / 'missing.gguf'}")
+    with pytest.raises(ConfigError, match="@lora= needs"):
+        load_backend("embedded@lora=")
 
 
 async def test_http_forms() -> None:
@@ -66,7 +85,8 @@ async def test_model_forms_are_one_list_and_every_example_loads() -> None:
     assert all(len(row) == 3 and all(isinstance(x, str) and x for x in row)
                for row in MODEL_FORMS)
     kinds = [form.split(":")[0] for form, _, _ in MODEL_FORMS]
-    assert kinds == ["embedded", "embedded", "openai", "vllm", "llamacpp", "vllm-local"]
+    assert kinds == ["embedded", "embedded", "embedded", "openai", "vllm", "llamacpp",
+                     "vllm-local"]
     examples = dict(zip(kinds[1:], [e for _, e, _ in MODEL_FORMS[1:]], strict=True))
     assert examples["llamacpp"] == "llamacpp:http://host:8080/v1#model", "llama-server's port"
     for _, example, _ in MODEL_FORMS:
