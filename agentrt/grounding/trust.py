@@ -38,8 +38,9 @@ A call is *cleared* (:attr:`Assessment.cleared`) when every consequential argume
 the request, every reference from the request or a trusted result, and no other string argument
 comes only from untrusted text. Matching follows :mod:`agentrt.grounding.provenance`, stricter
 for consequential values: an e-mail address or URL must be written in the request as a whole.
-A consequential free-text argument (a message of four words or more) passes when it copies no
-run of five words from untrusted text and every address, URL and reference in it is the user's.
+A message the model writes (an argument named like ``message``/``text``/``body``/``note``, or
+any consequential text of four words or more) passes when it copies no run of five words from
+untrusted text and every address, URL and reference in it is the user's.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ _PEOPLE = frozenset(("guest", "guests", "passenger", "passengers", "traveller", 
 _ADDRESS = frozenset(("address", "street", "postcode", "zip"))
 _SENT_TEXT = frozenset(("message", "body", "text", "note", "notes", "comment", "comments",
                         "subject", "content", "description", "instructions", "reply"))
+_SENT_WHY = "text sent on to others"
 _LINKISH = re.compile(r"@|://")
 _WORD = re.compile(r"[A-Za-z0-9@.:/_-]+")
 _SHINGLE = 5
@@ -280,7 +282,7 @@ def argument_role(path: str, value: Any, schema: Mapping[str, Any] | None = None
     if set(words) & _ADDRESS and fmt not in ("uri", "url", "ipv4", "ipv6", "hostname"):
         return "consequential", "an address"
     if words and words[-1] in _SENT_TEXT and isinstance(value, str):
-        return "consequential", "text sent on to others"
+        return "consequential", _SENT_WHY
     return "other", ""
 
 
@@ -464,13 +466,16 @@ class TrustLedger:
             return _contains_whole(_request_text(self.request), norm_text(value))
         return self._trusted.in_request(value)
 
-    def origin(self, value: Any, role: Role = "other") -> tuple[Origin, Source | None]:
+    def origin(self, value: Any, role: Role = "other", *, message: bool = False
+               ) -> tuple[Origin, Source | None]:
         """Where ``value`` came from: the request, a trusted result's structured field,
-        untrusted text only, or nowhere."""
+        untrusted text only, or nowhere. ``message``: a text the model writes to someone
+        (judged by :meth:`_message_origin`, as is any consequential text of four words or
+        more)."""
         if self.in_request(value):
             return "request", None
-        if role == "consequential" and isinstance(value, str) and len(value.split()) >= 4 \
-                and not _LINKISH.search(value):
+        if role == "consequential" and isinstance(value, str) and (
+                message or (len(value.split()) >= 4 and not _LINKISH.search(value))):
             return self._message_origin(value)
         if not (isinstance(value, str) and _LINKISH.search(value)):
             src = self._trusted.source(value)
@@ -516,7 +521,7 @@ class TrustLedger:
             role, why = argument_role(path, value, schema, references=references, marks=marks)
             if isinstance(value, bool) and role != "consequential":
                 continue
-            origin, source = self.origin(value, role)
+            origin, source = self.origin(value, role, message=why == _SENT_WHY)
             traces.append(ArgumentTrace(argument=path, value=value, role=role, origin=origin,
                                         source=source, why=why))
         return Assessment(tool=tool, arguments=tuple(traces))
