@@ -9,12 +9,22 @@ One entry point per use (all pure: no I/O, no backend, no search imports):
 - :func:`check_arguments` (``ungrounded`` violations) and :func:`allowed_values` (enums for
   grammar backends);
 - :func:`check_answer`: a final answer's facts against the path (``rejected_ungrounded``);
-- :func:`render_observation`: a response body as compact, schema-guided text.
+- :func:`render_observation`: a response body as compact, schema-guided text (free text
+  written by third parties delimited ``«…»`` and labelled as data);
+- :class:`TrustLedger`: per argument of a proposed call, where its value came from — the
+  request, a structured field of a trusted result, untrusted free text, or nowhere — for the
+  ``guard`` side-effect policy (:func:`argument_role`, :func:`is_free_text`).
 """
 
 from __future__ import annotations
 
-from agentrt.grounding.answers import AnswerVerdict, check_answer, is_decline, is_question
+from agentrt.grounding.answers import (
+    AnswerVerdict,
+    check_answer,
+    is_decline,
+    is_question,
+    repeated_instructions,
+)
 from agentrt.grounding.check import UNGROUNDED, allowed_values, candidates, check_arguments
 from agentrt.grounding.identifiers import (
     GROUNDED_EXTENSION,
@@ -29,12 +39,25 @@ from agentrt.grounding.identifiers import (
 )
 from agentrt.grounding.provenance import Provenance, Source, ValueLedger
 from agentrt.grounding.render import RenderOptions, render_observation
+from agentrt.grounding.trust import (
+    CONSEQUENTIAL_EXTENSION,
+    FREE_TEXT_EXTENSION,
+    ArgumentTrace,
+    Assessment,
+    TrustLedger,
+    argument_role,
+    is_free_text,
+)
 from agentrt.grounding.values import Fact, extract_facts
 
 __all__ = [
+    "CONSEQUENTIAL_EXTENSION",
+    "FREE_TEXT_EXTENSION",
     "GROUNDED_EXTENSION",
     "UNGROUNDED",
     "AnswerVerdict",
+    "ArgumentTrace",
+    "Assessment",
     "Fact",
     "GroundingPlan",
     "GroundingRule",
@@ -43,8 +66,10 @@ __all__ = [
     "RenderOptions",
     "Source",
     "SpecGrounding",
+    "TrustLedger",
     "ValueLedger",
     "allowed_values",
+    "argument_role",
     "candidates",
     "check_answer",
     "check_arguments",
@@ -52,8 +77,10 @@ __all__ = [
     "identifier_arguments",
     "infer_identifier",
     "is_decline",
+    "is_free_text",
     "is_question",
     "read_spec_grounding",
     "render_observation",
+    "repeated_instructions",
     "rules_for",
 ]
