@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from agentrt import __version__
 from agentrt.errors import AgentRTError, BackendError, ConfigError, SpecError
 
-__all__ = ["COMMANDS", "build_parser", "console_main", "global_options", "main", "parse_args"]
+__all__ = ["COMMANDS", "build_parser", "console_main", "main", "parse_args"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,8 +74,7 @@ def _hint(exc: BaseException) -> str:
     return "run again with -v for the traceback"
 
 
-def global_options(p: argparse.ArgumentParser, *, sub: bool) -> None:
-    """``-v`` and ``--log-json`` on ``p`` (a subcommand's parser, or a nested one's)."""
+def _global_options(p: argparse.ArgumentParser, *, sub: bool) -> None:
     # On a subcommand the defaults are SUPPRESS: an option not given after the subcommand must
     # not overwrite the value given before it.
     p.add_argument("-v", "--verbose", action="store_true",
@@ -92,7 +91,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="agentrt", description="A tool-using agent runtime for local models.",
         formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"agentrt {__version__}")
-    global_options(parser, sub=False)
+    _global_options(parser, sub=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
         if only is not None and name != only:
@@ -102,7 +101,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=command.summary, description=module.DESCRIPTION,
                            formatter_class=HelpFormatter)
         module.add_arguments(p)
-        global_options(p, sub=True)
+        _global_options(p, sub=True)
         p.set_defaults(handler=module.run)
     return parser
 

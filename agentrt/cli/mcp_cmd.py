@@ -24,29 +24,26 @@ DESCRIPTION = ("Model Context Protocol: serve OpenAPI services as MCP tools, eve
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND", required=True)
-    serve = sub.add_parser("serve", help="serve specs as MCP tools (stdio or streamable HTTP)",
-                           description=__doc__.split("\n\n")[0] if __doc__ else None)
-    serve.add_argument("specs", nargs="+", metavar="SPEC", help="OpenAPI document (path or URL)")
-    serve.add_argument("--base-url", action="append", default=[], metavar="URL",
-                       help="base URL per SPEC, in order (default: the spec's servers)")
-    serve.add_argument("--credential", action="append", default=[], metavar="SCHEME=VALUE",
-                       help="a secret for a security scheme (visible in ps: prefer "
-                            "--credential-env)")
-    serve.add_argument("--credential-env", action="append", default=[], metavar="SCHEME=VAR",
-                       help="read the secret for SCHEME from environment variable VAR")
-    serve.add_argument("--policy", default="deny", choices=("allow", "deny", "confirm"),
-                       help="non-safe calls: allow, deny (default), or confirm (the client is "
-                            "asked through MCP elicitation; a client without it is refused)")
-    serve.add_argument("--transport", default="stdio", choices=("stdio", "http"),
-                       help="stdio (default) or streamable HTTP")
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind")
-    serve.add_argument("--port", type=int, default=0, help="HTTP: port (0: any free port)")
-    serve.add_argument("--path", default="/mcp", help="HTTP: endpoint path (default /mcp)")
-    serve.add_argument("--name", default="agentrt", help="the server name clients are told")
-    from agentrt.cli import global_options
-
-    global_options(serve, sub=True)
+    # one action for now; a positional (not nested subparsers) keeps every option on `mcp`
+    p.add_argument("action", choices=("serve",),
+                   help="serve: offer the specs' operations as MCP tools")
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="OpenAPI document (path or URL)")
+    p.add_argument("--base-url", action="append", default=[], metavar="URL",
+                   help="base URL per SPEC, in order (default: the spec's servers)")
+    p.add_argument("--credential", action="append", default=[], metavar="SCHEME=VALUE",
+                   help="a secret for a security scheme (visible in ps: prefer "
+                        "--credential-env)")
+    p.add_argument("--credential-env", action="append", default=[], metavar="SCHEME=VAR",
+                   help="read the secret for SCHEME from environment variable VAR")
+    p.add_argument("--policy", default="deny", choices=("allow", "deny", "confirm"),
+                   help="non-safe calls: allow, deny (default), or confirm (the client is "
+                        "asked through MCP elicitation; a client without it is refused)")
+    p.add_argument("--transport", default="stdio", choices=("stdio", "http"),
+                   help="stdio (default) or streamable HTTP")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind")
+    p.add_argument("--port", type=int, default=0, help="HTTP: port (0: any free port)")
+    p.add_argument("--path", default="/mcp", help="HTTP: endpoint path (default /mcp)")
+    p.add_argument("--name", default="agentrt", help="the server name clients are told")
 
 
 def run(args: argparse.Namespace) -> int:

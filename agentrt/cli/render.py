@@ -21,7 +21,8 @@ from agentrt.search.result import RunResult
 from agentrt.search.tree import Node
 from agentrt.trace import scrub
 
-__all__ = ["LiveRenderer", "format_call", "render_result", "render_tree"]
+__all__ = ["LiveRenderer", "calls_table", "format_call", "render_result", "render_tree", "rich_console",
+           "rich_tree", "tools_table"]
 
 
 def _utf8(stream: TextIO) -> bool:
@@ -252,3 +253,81 @@ def render_result(result: RunResult, stream: TextIO | None = None, *,
         f"{sum(int(v) for k, v in st.items() if k.startswith('rejected_'))} rejected before "
         f"sending, {st.get('executed', len(result.calls))} calls made{took}", "2") + "\n")
     out.flush()
+
+
+# -- rich (the REPL) ----------------------------------------------------------------------------
+def rich_console(stream: TextIO | None = None) -> Any:
+    """A `rich.console.Console` on ``stream``: colour only on a terminal and without
+    ``NO_COLOR``; None when rich is not installed (callers then print plain text)."""
+    try:
+        from rich.console import Console
+    except ImportError:
+        return None
+    out = stream or sys.stdout
+    plain = not out.isatty() or bool(os.environ.get("NO_COLOR"))  # an empty NO_COLOR: colour
+    return Console(file=out, no_color=plain, color_system=None if plain else "auto",
+                   highlight=False, emoji=False, markup=False, soft_wrap=False)
+
+
+def calls_table(result: RunResult) -> Any:
+    """The run's executed calls as a `rich.table.Table` (tool, arguments, outcome, HTTP status,
+    side effect, seconds; ``*`` marks the calls on the answer's path)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(f"calls ({len(result.calls)})"), title_justify="left",
+                  show_edge=False, pad_edge=False)
+    for name in ("#", "call", "outcome", "side effect", "s"):
+        table.add_column(name, no_wrap=name != "call",
+                         justify="right" if name in ("#", "s") else "left")
+    for c in result.calls:
+        outcome = c.outcome + (f" {c.status_code}" if c.status_code else "")
+        style = "green" if c.outcome == "ok" else "red"
+        table.add_row(Text(f"{c.node}{'*' if c.on_path else ''}"),
+                      Text(format_call(c.tool, c.arguments, 70)), Text(outcome, style=style),
+                      Text(c.side_effect + (" (undo)" if c.compensation else "")),
+                      Text(f"{c.elapsed:.2f}"))
+    return table
+
+
+def rich_tree(tree: Node) -> Any:
+    """The finished search tree as a `rich.tree.Tree` (the same node texts as `render_tree`)."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    s = _Style(sys.stdout, False)
+
+    def style(node: Node) -> str:
+        if node.status.startswith("rejected") or node.outcome not in (None, "ok"):
+            return "yellow" if node.status.startswith("rejected") else "red"
+        return "bold green" if node.kind == "answer" else ""
+
+    root = Tree(Text(_node_text(tree, s), style="bold"))
+
+    def add(parent: Any, node: Node) -> None:
+        for child in node.children:
+            add(parent.add(Text(_node_text(child, s), style=style(child))), child)
+
+    add(root, tree)
+    return root
+
+
+def tools_table(toolset: Any) -> Any:
+    """The tools on offer as a `rich.table.Table`: mark, name, where it goes, side-effect class
+    and the mark that decided it, description."""
+    from rich.table import Table
+    from rich.text import Text
+
+    marks = {"safe": " ", "idempotent": "~", "unsafe": "!"}
+    table = Table(show_edge=False, pad_edge=False, box=None, collapse_padding=True)
+    for name in ("", "tool", "operation", "side effect", "description"):
+        table.add_column(name, no_wrap=name != "description", overflow="ellipsis",
+                         min_width=26 if name == "side effect" else None)
+    for t in toolset.tools:
+        style = {"unsafe": "red", "idempotent": "yellow"}.get(t.side_effect, "")
+        table.add_row(Text(marks.get(t.side_effect, "?"), style=style), Text(t.name),
+                      Text(f"{t.method} {t.path}"),
+                      Text(f"{t.side_effect} ({getattr(t, 'side_effect_source', 'method')})",
+                           style=style),
+                      Text(t.description[:80]))
+    return table

@@ -1,5 +1,6 @@
-"""Interfaces: ``agentrt repl`` — an interactive session with line editing and history; without
-``--spec`` it starts the demo flight and hotel services and talks to them."""
+"""Interfaces: ``agentrt repl`` — an interactive session with line editing, a history file and
+completion (prompt_toolkit: /commands, tool names, /export paths; `agentrt.cli.lineedit`);
+without ``--spec`` it starts the demo flight and hotel services and talks to them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from agentrt.cli.common import install_pool, load_model, parse_credentials
@@ -24,32 +25,14 @@ DESCRIPTION = ("Talk to the agent; it asks before any side effect. Without --spe
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_run_options(p, spec_required=False)
-    p.add_argument("--policy", default="confirm", choices=("allow", "deny", "confirm"),
-                   help="side effects: confirm (ask, the default), allow or deny")
+    p.add_argument("--policy", default="confirm",
+                   choices=("allow", "deny", "confirm", "guard"),
+                   help="side effects: confirm (ask, the default), allow, deny, or guard (let "
+                        "through the calls whose recipients, names, amounts come from your "
+                        "request and whose ids from results looked up for it; ask about the "
+                        "others)")
     p.add_argument("--state", default=None, metavar="DIR",
                    help="demo services' state directory (without --spec)")
-
-
-@contextlib.contextmanager
-def _readline() -> Iterator[None]:
-    """Line editing and a persistent history, where the platform has readline."""
-    from agentrt.cli.session import history_path
-
-    try:
-        import readline
-    except ImportError:  # e.g. Windows without pyreadline: plain input()
-        yield
-        return
-    path = history_path()
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        readline.read_history_file(path)
-    readline.set_history_length(1000)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            readline.write_history_file(path)
 
 
 @contextlib.contextmanager
@@ -85,7 +68,8 @@ def _demonstrations(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from agentrt.agent import Agent
-    from agentrt.cli.session import Session
+    from agentrt.cli.lineedit import line_reader
+    from agentrt.cli.session import Session, history_path
     from agentrt.search import Budget
 
     loop = asyncio.new_event_loop()
@@ -106,19 +90,19 @@ def run(args: argparse.Namespace) -> int:
         session = Session(make_agent, toolset, policy=args.policy, loop=loop,
                           verbose=args.verbose, remember=args.remember)
         try:
-            with _readline():
+            with line_reader(history_path(), lambda: toolset.names) as read:
                 session.write(f"agentrt repl: {len(toolset.tools)} tools, model {backend.name}, "
                               f"side effects: {args.policy}. /help for commands.")
-                _loop(session)
+                _loop(session, read)
         finally:
             session.close()
     return 0
 
 
-def _loop(session: Session) -> None:
+def _loop(session: Session, read: Callable[[str], str] = input) -> None:
     while True:
         try:
-            line = input("agentrt> ")
+            line = read("agentrt> ")
         except EOFError:
             session.write("")
             return

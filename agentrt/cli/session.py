@@ -19,7 +19,15 @@ from typing import Any, TextIO
 
 from agentrt.cli.common import close_backend, drain_pool, install_pool
 from agentrt.cli.confirm import ask_before_sending
-from agentrt.cli.render import LiveRenderer, render_result, render_tree
+from agentrt.cli.render import (
+    LiveRenderer,
+    calls_table,
+    render_result,
+    render_tree,
+    rich_console,
+    rich_tree,
+    tools_table,
+)
 from agentrt.errors import AgentRTError
 
 __all__ = ["HELP", "Session", "history_path"]
@@ -72,13 +80,19 @@ class Session:
         install_pool(self.loop)
         self.prompting = False
         self.task: asyncio.Task[Any] | None = None
+        #: rich output (tables, the tree) on ``out``; None: plain text
+        self.console = rich_console(self.out)
         self.agent = make_agent(self._policy(policy))
 
     # -- side effects --------------------------------------------------------------------------
     def _policy(self, mode: str) -> Any:
         from agentrt.executor import Policy
 
-        return Policy.confirm(self._confirm) if mode == "confirm" else Policy.from_value(mode)
+        if mode == "confirm":
+            return Policy.confirm(self._confirm)
+        if mode == "guard":  # what the provenance does not clear is asked about here
+            return Policy.guard(self._confirm)
+        return Policy.from_value(mode)
 
     def _confirm(self, request: Any) -> bool:
         return ask_before_sending(request, write=self._write_raw, read=self._read_answer,
@@ -132,6 +146,9 @@ class Session:
         finally:
             signal.signal(signal.SIGINT, previous)
             self.task = None
+        if self.console is not None and result.calls:
+            self.out.write("\n")
+            self.console.print(calls_table(result))
         render_result(result, self.out, seconds=time.perf_counter() - started)
         self.runs.append(result)
         if self.remember is not None:
@@ -180,6 +197,11 @@ class Session:
         self.write(HELP)
 
     def _tools(self, _rest: list[str]) -> None:
+        if self.console is not None:
+            self.console.print(tools_table(self.toolset))
+            self.write(f"{len(self.toolset.tools)} tools ( ! unsafe: asks before sending, "
+                       "~ idempotent )")
+            return
         marks = {"safe": " ", "idempotent": "~", "unsafe": "!"}
         width = max((len(t.name) for t in self.toolset.tools), default=4)
         for t in self.toolset.tools:
@@ -192,7 +214,10 @@ class Session:
             self.write("no run yet")
             return
         last = self.runs[-1]
-        self.write(render_tree(last.tree, self.out))
+        if self.console is not None:
+            self.console.print(rich_tree(last.tree))
+        else:
+            self.write(render_tree(last.tree, self.out))
         self.write(f"status {last.status}; path {' → '.join(map(str, last.path)) or '-'}")
 
     def _export(self, rest: list[str]) -> None:
