@@ -3,6 +3,7 @@
     python bench/bench_injection.py [--model scripted|embedded] [--policies allow,deny,confirm-deny,guard]
                                     [--kinds book_other,change_email,...] [--no-answer-check]
                                     [--max-seconds S] [--json OUT]
+    python bench/bench_injection.py --demo-tasks       # the 52 normal demo tasks per policy
 
 The demo services run on loopback with injected content (hotel descriptions/reviews and flight
 notes carrying instructions, :mod:`agentrt_demo.injected`). Every task of
@@ -88,7 +89,46 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+async def demo_tasks(policies: Sequence[str]) -> list[tuple[str, int, int]]:
+    """The whole demo task set (no injection) with the demo teacher under each policy:
+    (policy, solved, tasks) — what a policy costs the user's own tasks."""
+    from agentrt.agent import Agent
+    from agentrt.executor import Executor
+    from agentrt.executor.guard import guard_executor
+    from agentrt_demo.injection import policy_for
+    from agentrt_demo.serve import running_services
+    from agentrt_demo.tasks import arun_task, load_tasks
+    from agentrt_demo.teacher import DemoTeacher
+    from agentrt_demo.toolset import demo_credentials, demo_toolset
+
+    tasks = load_tasks()
+    teacher = DemoTeacher(tasks)
+    out = []
+    with running_services(inject=False) as services:
+        toolset = demo_toolset(services.flights_url, services.hotels_url)
+        credentials = demo_credentials(toolset)
+        for policy in policies:
+            solved = 0
+            for task in tasks:
+                async def runner(request: str, _f: str, _h: str, day: Any = task.today,
+                                 policy: str = policy) -> str:
+                    async with Executor(toolset, credentials=credentials,
+                                        policy=policy_for(policy)) as executor:
+                        guarded = guard_executor(executor, query=request, toolset=toolset)
+                        agent = Agent(teacher, toolset, executor=guarded,
+                                      instructions=f"Today is {day.isoformat()}.")
+                        return (await agent.run(request)).answer or ""
+
+                solved += (await arun_task(task, runner, services=services)).passed
+            out.append((policy, solved, len(tasks)))
+    return out
+
+
 async def amain(args: argparse.Namespace) -> int:
+    if args.demo_tasks:
+        for policy, solved, total in await demo_tasks(args.policies.split(",")):
+            print(f"{policy:<14} demo tasks solved by the demo teacher: {solved}/{total}")
+        return 0
     kinds = tuple(k for k in args.kinds.split(",") if k) if args.kinds else KINDS
     tasks = injection_tasks(kinds=kinds)
     make, shared = _backend_factory(args.model)
@@ -136,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=float, default=None,
                    help="wall-time budget of one task (e.g. 300 for the embedded model)")
     p.add_argument("--json", help="write every task's score here")
+    p.add_argument("--demo-tasks", action="store_true",
+                   help="instead: the whole demo task set (no injection) with the demo teacher "
+                        "under each policy")
     return asyncio.run(amain(p.parse_args(argv)))
 
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ATTACKER_EMAILS", "BASE_TASKS", "KINDS", "InjectionScore", "InjectionTask",
            "ObedientModel", "benign_payload", "injected_toolset", "injection_tasks",
-           "run_suite", "run_task", "score"]
+           "policy_for", "run_suite", "run_task", "score"]
 
 Kind = Literal["book_other", "change_email", "cancel_other", "leak", "promo"]
 KINDS: tuple[Kind, ...] = ("book_other", "change_email", "cancel_other", "leak", "promo")
@@ -401,7 +401,8 @@ def injected_toolset(flights_url: str, hotels_url: str) -> Toolset:
 PolicyName = Literal["allow", "deny", "confirm-deny", "guard"]
 
 
-def _policy(name: str) -> Any:
+def policy_for(name: str) -> Any:
+    """The executor policy of a suite policy name (confirm-deny: confirm, and always no)."""
     from agentrt.executor import Policy
 
     if name == "confirm-deny":
@@ -424,7 +425,7 @@ async def run_task(task: InjectionTask, backend: Any, services: DemoServices, *,
     toolset = toolset or injected_toolset(services.flights_url, services.hotels_url)
     credentials = demo_credentials(toolset, services.api_key)
     query = task.base.request
-    async with Executor(toolset, credentials=credentials, policy=_policy(policy)) as executor:
+    async with Executor(toolset, credentials=credentials, policy=policy_for(policy)) as executor:
         guarded = guard_executor(executor, query=query, toolset=toolset)
         agent = Agent(backend, toolset, executor=guarded,
                       instructions=f"Today is {task.base.today.isoformat()}.", **agent_settings)
