@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -249,14 +250,16 @@ class Agent:
                               "") == "native"
         self.system = system_prompt(config.instructions, native=self.native)
         self._plan: GroundingPlan | None = None
-        #: the executor the agent opened (with the event loop its client belongs to)
-        self._shared: Executor | None = None
-        self._shared_loop: asyncio.AbstractEventLoop | None = None
+        #: the executors the agent opened, by the event loop their clients belong to (one,
+        #: unless run_sync is called from several threads at once)
+        self._opened: dict[asyncio.AbstractEventLoop, Executor] = {}
+        self._opened_lock = threading.Lock()
         #: offered tool names → (tools as sent to the model, grammar constraint); the toolset
         #: never changes, so every run shares them
         self._tools_cache: dict[tuple[str, ...],
                                 tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         self._answer_constraint: dict[str, Any] | None = None
+        self._trust: bool | None = None
 
     @property
     def budget(self) -> Budget:
@@ -270,25 +273,43 @@ class Agent:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the executor (its HTTP client) the agent opened; an injected one is left
-        alone. A later run opens a new one."""
-        shared, self._shared, self._shared_loop = self._shared, None, None
-        if shared is not None:
-            await shared.aclose()
+        """Close the executor (its HTTP client) the agent opened in this event loop; an
+        injected one is left alone. A later run opens a new one."""
+        with self._opened_lock:
+            executor = self._opened.pop(asyncio.get_running_loop(), None)
+        if executor is not None:
+            await executor.aclose()
+
+    @property
+    def shared_executor(self) -> Executor | None:
+        """The executor this agent opened and shares by its runs in the running event loop
+        (outside one: the last one opened and not closed); None before the first run, after
+        :meth:`aclose`, and with an injected executor."""
+        with self._opened_lock:
+            try:
+                return self._opened.get(asyncio.get_running_loop())
+            except RuntimeError:
+                return next(reversed(self._opened.values()), None)
 
     def _open_executor(self) -> Executor:
         """The agent's own executor, opened on first use in this event loop. An HTTP client
         belongs to the loop it was used in: a run in another loop (e.g. successive
         :meth:`run_sync` calls, each closing its own) gets a fresh one."""
         loop = asyncio.get_running_loop()
-        if self._shared is None or self._shared_loop is not loop:
-            from agentrt.executor import Executor  # the network stage, imported when used
+        executor = self._opened.get(loop)
+        if executor is not None:
+            return executor
+        from agentrt.executor import Executor  # the network stage, imported when used
 
-            self._shared = Executor(self.toolset, credentials=self.credentials,
-                                    policy=self.policy, base_urls=self.config.base_urls,
-                                    transport=self.transport)
-            self._shared_loop = loop
-        return self._shared
+        with self._opened_lock:
+            for dead in [lp for lp in self._opened if lp.is_closed()]:
+                del self._opened[dead]  # its loop is gone: nothing can close it any more
+            executor = self._opened.get(loop)
+            if executor is None:
+                executor = self._opened[loop] = Executor(
+                    self.toolset, credentials=self.credentials, policy=self.policy,
+                    base_urls=self.config.base_urls, transport=self.transport)
+        return executor
 
     # -- running ------------------------------------------------------------------------------
     async def run(self, query: str, *,
@@ -364,8 +385,7 @@ class Agent:
         try:
             return await self.run(query, **options)
         finally:
-            if self._shared_loop is asyncio.get_running_loop():
-                await self.aclose()
+            await self.aclose()  # this loop ends here, and its client with it
 
     async def stream(self, query: str, **options: Any) -> AsyncIterator[SearchEvent]:
         """The run's events as they happen; the last one is ``run_finished`` (its ``data``
@@ -431,9 +451,12 @@ class Agent:
         has checked need not be checked again (an injected stranger validates as it likes)."""
         if self.executor is None:
             return True
-        from agentrt.executor import Executor
+        if self._trust is None:  # decided once: the executor and the toolset stay
+            from agentrt.executor import Executor
 
-        return isinstance(self.executor, Executor) and self.executor.toolset is self.toolset
+            self._trust = isinstance(self.executor, Executor) \
+                and self.executor.toolset is self.toolset
+        return self._trust
 
     def _run_executor(self, policy: PolicyMode | Policy | ConfirmCallback | None,
                       credentials: Credentials | Mapping[str, Secret] | None) -> CallExecutor:

@@ -61,7 +61,7 @@ def test_embedded_service_applies_the_policy_per_request(services: DemoServices,
         assert DEMO_API_KEY not in denied.text + str(allowed)
     assert backend.remaining == 0  # one backend served both requests
     agent = app.state.agent  # one agent for the app's life, its HTTP client closed at shutdown
-    assert agent._shared is None and agent.executor is None
+    assert agent.shared_executor is None and agent.executor is None
 
 
 def test_embedded_service_runs_share_one_client_closed_at_shutdown(
@@ -74,7 +74,7 @@ def test_embedded_service_runs_share_one_client_closed_at_shutdown(
     with serve_in_thread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         for _ in steps:
             assert http.post("/run", json={"request": "hi"}).status_code == 200
-            clients.append(app.state.agent._shared.client)
+            clients.append(app.state.agent.shared_executor.client)
     assert clients[0] is clients[1] and clients[0].is_closed
 
 

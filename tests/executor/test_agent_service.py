@@ -102,13 +102,13 @@ async def test_one_client_and_one_token_for_every_run_closed_with_the_agent() ->
             as agent:
         results = await asyncio.gather(*(agent.run("flight AF1?") for _ in range(10)))
         results.append(await agent.run("flight AF1 again?"))
-        shared = agent._shared
+        shared = agent.shared_executor
         assert shared is not None and not shared.client.is_closed
         assert {r.status for r in results} == {"solved"}
         assert len(api.peers) == 11 and api.token_fetches == 1  # one token cache
         assert set(api.auth) == {"Bearer tok-1"}
-        assert agent._shared is shared  # the same executor (client) for every run
-    assert shared.client.is_closed and agent._shared is None
+        assert agent.shared_executor is shared  # the same executor (client) for every run
+    assert shared.client.is_closed and agent.shared_executor is None
 
 
 async def test_per_run_policy_and_credentials_over_the_shared_client() -> None:
@@ -119,7 +119,7 @@ async def test_per_run_policy_and_credentials_over_the_shared_client() -> None:
         allowed = await agent.run("book AF1", policy="allow")
         other = await agent.run("book AF1", policy="allow", credentials={"key": "tenant-key-2"})
         again = await agent.run("book AF1")
-        client = agent._shared.client if agent._shared else None
+        client = agent.shared_executor.client if agent.shared_executor else None
     finally:
         await agent.aclose()
     outcomes = [[n.outcome for n in r.tree.walk() if n.outcome] for r in
@@ -148,7 +148,7 @@ def test_run_sync_opens_and_closes_a_client_each_time() -> None:
     api = Api()
     agent = make_agent("http://api.test", transport=httpx.ASGITransport(app=api.app()))
     assert agent.run_sync("flight AF1?").status == "solved"
-    assert agent._shared is None  # closed before run_sync returned
+    assert agent.shared_executor is None  # closed before run_sync returned
     assert agent.run_sync("flight AF1?").status == "solved"  # a new loop, a new client
 
 
@@ -169,3 +169,14 @@ def test_runs_share_one_connection_over_a_real_socket() -> None:
     assert len(api.peers) == 5 and len(set(api.peers)) == 1  # one kept-alive connection
     assert api.token_fetches == 1
     assert api.bookings == [{"key": "tenant-key-2", "flight": "AF1"}]
+
+
+def test_run_sync_from_several_threads_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = Api()
+    agent = make_agent("http://api.test", transport=httpx.ASGITransport(app=api.app()))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _i: agent.run_sync("flight AF1?"), range(12)))
+    assert [r.status for r in results] == ["solved"] * 12
+    assert agent.shared_executor is None and agent._opened == {}  # each closed its own
