@@ -40,7 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "asked through MCP elicitation; a client without it is refused)")
     p.add_argument("--transport", default="stdio", choices=("stdio", "http"),
                    help="stdio (default) or streamable HTTP")
-    p.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="HTTP: address to bind (the Host header must name it or loopback: "
+                        "DNS-rebinding protection)")
     p.add_argument("--port", type=int, default=0, help="HTTP: port (0: any free port)")
     p.add_argument("--path", default="/mcp", help="HTTP: endpoint path (default /mcp)")
     p.add_argument("--name", default="agentrt", help="the server name clients are told")
@@ -74,7 +76,11 @@ async def _serve(args: argparse.Namespace, toolset: Any, credentials: Any) -> No
         if args.transport == "stdio":
             await serve_stdio(server)
         else:
-            await _serve_http(http_app(server, path=args.path), args, len(toolset))
+            hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+            if args.host not in ("127.0.0.1", "localhost", "::1"):
+                hosts.append(f"[{args.host}]:*" if ":" in args.host else f"{args.host}:*")
+            await _serve_http(http_app(server, path=args.path, allowed_hosts=hosts), args,
+                              len(toolset))
     finally:
         await executor.aclose()
 

@@ -100,7 +100,9 @@ def build_server(toolset: Toolset, *, executor_factory: Callable[[Policy], Execu
 
     if policy not in POLICIES:
         raise ConfigError(f"unknown MCP server policy {policy!r}: use allow, deny or confirm")
-    server: Server = Server(name, instructions=(
+    from agentrt import __version__
+
+    server: Server = Server(name, version=__version__, instructions=(
         "Tools of OpenAPI services, checked by agentrt: a call whose arguments do not match "
         "the schema is refused with every violation listed and is not sent."))
 

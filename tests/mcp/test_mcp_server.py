@@ -15,6 +15,7 @@ from mcp import ClientSession, types
 from mcp.client.stdio import StdioServerParameters, get_default_environment, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from agentrt import __version__
 from agentrt.toolset import Toolset
 from agentrt_demo import DEMO_API_KEY, spec_path
 from tests.mcp.conftest import PAX, Demo, day, serve_env
@@ -165,7 +166,8 @@ async def test_streamable_http_transport(demo: Demo) -> None:
         url = line[1]
         async with streamable_http_client(url) as (read, write, _sid), \
                 ClientSession(read, write) as client:
-            await client.initialize()
+            init = await client.initialize()
+            assert (init.serverInfo.name, init.serverInfo.version) == ("agentrt", __version__)
             names = [t.name for t in (await client.list_tools()).tools]
             offer = await _offer(client)
             before = demo.count
