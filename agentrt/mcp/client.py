@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import time
 from collections.abc import Mapping
@@ -119,6 +120,20 @@ class MCPExecutor:
                                   credentials=self._credentials, base_urls=self._base_urls)
             self._owns_http = True
 
+    def view(self, *, policy: Policy | str | Any = None,
+             credentials: Credentials | Mapping[str, Secret] | None = None) -> MCPExecutor:
+        """This executor for one run (like `Executor.view`): the same open sessions and HTTP
+        client, ``policy`` (and for the OpenAPI tools ``credentials``) replaced when given.
+        A view closes nothing: the executor it came from owns the sessions."""
+        other = copy.copy(self)
+        other._holders, other._owns_http = [], False
+        if policy is not None:
+            other.policy = Policy.from_value(policy)
+        if self._http is not None and hasattr(self._http, "view") and (
+                policy is not None or credentials is not None):
+            other._http = self._http.view(policy=policy, credentials=credentials)
+        return other
+
     async def _hold(self, target: MCPTarget, source: str) -> None:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[MCPConnection] = loop.create_future()
@@ -143,7 +158,8 @@ class MCPExecutor:
     async def aclose(self) -> None:
         """Close every session (ending stdio servers) and an executor made here."""
         holders, self._holders = self._holders, []
-        self._sessions.clear()
+        if holders:  # a view holds none and shares the sessions: it closes nothing
+            self._sessions.clear()
         for _task, stop in holders:
             stop.set()
         for task, _stop in holders:

@@ -194,3 +194,16 @@ async def test_open_and_close_from_different_tasks(notes: tuple[list[str], Path]
     with pytest.raises(ConfigError, match="no open MCP session"):
         await ex.execute("list_notes", {})
     assert _calls(log) == ["list_notes"]
+
+
+async def test_a_view_has_its_own_policy_and_closes_nothing(notes: tuple[list[str], Path]
+                                                           ) -> None:
+    argv, log = notes
+    ts = await Toolset.afrom_mcp(argv)
+    async with MCPExecutor(ts, policy="deny") as ex:
+        allowed = ex.view(policy="allow")
+        assert (await allowed.execute("put_note", {"key": "a", "text": "b"})).outcome == "ok"
+        assert (await ex.execute("put_note", {"key": "a", "text": "c"})).outcome == "denied"
+        await allowed.aclose()  # the view's close leaves the sessions open
+        assert (await ex.execute("read_note", {"key": "a"})).body == {"key": "a", "text": "b"}
+    assert _calls(log) == ["put_note", "read_note"]
