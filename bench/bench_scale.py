@@ -16,7 +16,8 @@ on the same server in the same process, plus the per-step overhead and spec load
   for one ``Executor.execute`` call.
 * ``spec``: a generated 1,000-operation document: openapi-spec-validator alone, a cold
   ``load_spec`` and a warm one (each in a fresh process with an empty, then a filled, cache
-  directory), and ``Toolset.from_spec`` warm.
+  directory), and ``Toolset.from_spec`` on top; then, as on a core install without
+  jsonschema-rs (the pure-Python backend forced), the validator alone and a cold load.
 
 Stops itself: every phase checks ``--deadline`` (seconds, whole script) and what is left is
 skipped with a note. The machine's load shows in every figure: run it on a quiet one.
@@ -281,18 +282,19 @@ _SPEC_CHILD = textwrap.dedent("""
     what = sys.argv[1]
     doc = generated_spec(1000)
     path = sys.argv[2]
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+    from openapi_spec_validator.schemas import get_validator_backend
+    from agentrt.openapi import load_spec
+    from agentrt.openapi.checks import validator_backend
+    from agentrt.toolset import Toolset
     t0 = time.perf_counter()
     if what == "validator":
-        from openapi_spec_validator import OpenAPIV31SpecValidator
         errors = list(OpenAPIV31SpecValidator(doc).iter_errors())
         assert not errors, errors[:1]
-        extra = {{}}
+        extra = {{"backend": get_validator_backend()}}
     else:
-        from agentrt.openapi import load_spec
-        from agentrt.openapi.checks import validator_backend
         spec = load_spec(path)
         t1 = time.perf_counter()
-        from agentrt.toolset import Toolset
         tools = Toolset.from_spec(spec)
         extra = {{"operations": len(tools), "backend": validator_backend(),
                   "toolset_s": time.perf_counter() - t1}}
@@ -309,13 +311,18 @@ def spec_loading(deadline: Deadline) -> dict[str, Any]:
         path = Path(tmp) / "big.json"
         path.write_text(json.dumps(generated_spec(1000)), encoding="utf-8")
         env = {**os.environ, "AGENTRT_CACHE_DIR": str(Path(tmp) / "cache")}
+        # a core install without jsonschema-rs: the pure-Python backend, and its own cache
+        core = {**env, "AGENTRT_CACHE_DIR": str(Path(tmp) / "core-cache"),
+                "OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND": "jsonschema"}
         code = _SPEC_CHILD.format(here=str(HERE))
-        for name, what in (("validator_alone", "validator"), ("cold", "load"),
-                           ("warm", "load")):
+        for name, what, child_env in (
+                ("validator_alone", "validator", env), ("cold", "load", env),
+                ("warm", "load", env), ("core_validator_alone", "validator", core),
+                ("core_cold", "load", core)):
             if deadline.left < 30:
                 print(f"  [spec] deadline reached: {name} skipped")
                 break
-            proc = subprocess.run([sys.executable, "-c", code, what, str(path)], env=env,
+            proc = subprocess.run([sys.executable, "-c", code, what, str(path)], env=child_env,
                                   capture_output=True, text=True, timeout=max(deadline.left, 1))
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr[-2000:])
@@ -354,6 +361,10 @@ async def amain(ns: argparse.Namespace) -> None:
                 line += (f"; warm {w['s']:.3f} s = {w['s'] / v:.3f}x; Toolset.from_spec on "
                          f"top {w['toolset_s']:.2f} s")
             print(line)
+        if "core_validator_alone" in spec and "core_cold" in spec:
+            v, c = spec["core_validator_alone"]["s"], spec["core_cold"]["s"]
+            print(f"  core install (jsonschema backend): load_spec cold {c:.2f} s = {c / v:.2f}x "
+                  f"openapi-spec-validator alone ({v:.2f} s)")
     print(f"load average at the end {os.getloadavg()[0]:.2f}; total "
           f"{ns.deadline - deadline.left:.0f} s")
     if ns.json:
