@@ -259,10 +259,14 @@ class Executor:
                     retry: RetryPolicy | None = None) -> _Tries:
         tries = _Tries()
         policy = retry or self.retry
+        started = time.monotonic()
         first = await self._attempt(request, tries)
         if policy.attempts <= 1 or not policy.should_retry(
                 first, resend_allowed=resend_allowed):
             return tries  # the common case: no retry machinery for a call that went through
+        if policy.max_elapsed is not None:  # the retry loop's clock starts after the first try
+            policy = replace(policy, max_elapsed=max(
+                0.0, policy.max_elapsed - (time.monotonic() - started)))
         pending: list[_Answer | BaseException] = [first]
 
         async def attempt() -> _Answer | BaseException:
