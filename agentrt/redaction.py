@@ -81,19 +81,22 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), *, parent: Redactor | None = None) -> None:
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
+        #: the secrets as given (their wire forms are in ``_secrets``)
+        self._added: frozenset[str] = frozenset()
         self._pattern: re.Pattern[str] | None = None
         self._parent = parent
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
         """Register secret values (and their URL/base64 encodings)."""
+        fresh = [s for s in secrets if isinstance(s, str) and s and s not in self._added]
+        if not fresh:
+            return  # the common case: an executor registers its secrets on every call
         new: set[str] = set()
-        for s in secrets:
-            if isinstance(s, str) and s:
-                new |= wire_forms(s)
-        if not new:
-            return
+        for s in fresh:
+            new |= wire_forms(s)
         with self._lock:
+            self._added = self._added | frozenset(fresh)
             if new <= self._secrets:
                 return
             self._secrets = self._secrets | new
@@ -101,7 +104,7 @@ class Redactor:
             alts = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(a) for a in alts))
         if self._parent is not None:
-            self._parent.add(*secrets)
+            self._parent.add(*fresh)
 
     @property
     def secrets(self) -> frozenset[str]:
