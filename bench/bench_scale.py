@@ -3,6 +3,7 @@ on the same server in the same process, plus the per-step overhead and spec load
 
     python bench/bench_scale.py [--levels 1,10,100,1000] [--min-runs 200] [--pairs 300]
                                 [--deadline 110] [--skip-spec]
+    python bench/bench_scale.py --levels "" --pairs 0        # spec loading only
 
 * ``runs``: for each concurrency level c, ``max(c, min-runs)`` runs of a scripted model (one
   GET through the executor, then an answer) on one default ``Agent`` — its own executor, one
@@ -338,11 +339,13 @@ async def amain(ns: argparse.Namespace) -> None:
           f"{os.getloadavg()[0]:.2f}")
     print("runs (scripted model, one GET + answer per run; default Agent, one client):")
     results: dict[str, Any] = {"scale": []}
-    if "transport" in inspect.signature(Agent).parameters:  # (older agentrt: uvicorn only)
+    if levels:
+        with uvicorn_server() as url:
+            results["scale"] += await scale("uvicorn", url, levels, ns.min_runs, deadline)
+    if levels and "transport" in inspect.signature(Agent).parameters:  # (older: uvicorn only)
         results["scale"] += await scale("in-process", None, levels, ns.min_runs, deadline)
-    with uvicorn_server() as url:
-        results["scale"] += await scale("uvicorn", url, levels, ns.min_runs, deadline)
-    if deadline.left > 10 and results["scale"] and results["scale"][0]["target"] == "in-process":
+    if deadline.left > 10 and ns.pairs and any(
+            row["target"] == "in-process" for row in results["scale"]):
         step = await per_step(ns.pairs)
         results["step"] = step
         print(f"per step, in process, median of {ns.pairs} interleaved pairs: raw GET "
