@@ -42,8 +42,9 @@ def _service_for(spec: Spec, base_url: str | None) -> Service:
 class Toolset:
     """An immutable collection of tools with cached validators and a retrieval index.
 
-    Build it with :meth:`from_spec` (one document) or :meth:`merge` (several, each keeping its
-    own base URL). Tool names are unique across the whole toolset.
+    Build it with :meth:`from_spec` (one document), :meth:`from_mcp` (an MCP server's tools)
+    or :meth:`merge` / ``+`` (several, each keeping its own base URL or server). Tool names are
+    unique across the whole toolset.
     """
 
     def __init__(self, tools: Iterable[Tool], specs: Sequence[Spec] = ()) -> None:
