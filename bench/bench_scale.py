@@ -11,7 +11,8 @@ on the same server in the same process, plus the per-step overhead and spec load
   ``httpx.AsyncClient`` GETs (same limits) at the same concurrency. Against the app in process
   (``httpx.ASGITransport``) and a real uvicorn server in a child process on loopback. Prints
   runs/s, p50/p99 latency (per run, from its start), the peak RSS of this process during the
-  phase, and agent runs/s ÷ raw requests/s.
+  phase, and agent runs/s ÷ raw requests/s (above 100 in flight raw httpx is also run with at
+  most 100 — the pool size — in flight, and the better of the two is the baseline).
 * ``step``: the per-step overhead of agentrt over raw httpx, in process: the median over
   interleaved pairs (one raw GET, one agent run of one call) of their difference, and the same
   for one ``Executor.execute`` call.
@@ -125,14 +126,17 @@ def peak_rss() -> Iterator[list[float]]:
         peak[0] = max(peak[0], rss_mib())
 
 
-async def load(job: Callable[[int], Awaitable[Any]], total: int, concurrency: int
-               ) -> tuple[float, list[float]]:
-    """``total`` jobs, at most ``concurrency`` at once: (wall seconds, latency of each)."""
+async def load(job: Callable[[int], Awaitable[Any]], total: int, concurrency: int,
+               deadline: Deadline | None = None) -> tuple[float, list[float]]:
+    """``total`` jobs, at most ``concurrency`` at once: (wall seconds, latency of each job
+    done). Past ``deadline`` no new job starts."""
     latencies: list[float] = []
     next_job = iter(range(total))
 
     async def worker() -> None:
         for i in next_job:
+            if deadline is not None and deadline.left <= 0:
+                return
             t0 = time.perf_counter()
             await job(i)
             latencies.append(time.perf_counter() - t0)
@@ -147,8 +151,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+POOL = 100  # the executor's default max_connections
+
+
 def client_limits() -> httpx.Limits:
-    return httpx.Limits(max_connections=100, max_keepalive_connections=100)  # the executor's
+    return httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)  # the executor's
 
 
 # -- the server in its own process --------------------------------------------------------------
@@ -223,18 +230,40 @@ async def scale(target: str, base: str | None, levels: list[int], min_runs: int,
                 break
             total = max(c, min_runs)
             row: dict[str, Any] = {"target": target, "c": c, "runs": total}
-            for name, job in (("agent", run), ("raw", raw)):
-                with peak_rss() as peak:
-                    wall, lat = await load(job, total, c)
-                row[name] = {"per_s": total / wall, "p50_ms": pct(lat, 0.5) * 1e3,
-                             "p99_ms": pct(lat, 0.99) * 1e3, "rss_mib": peak[0]}
-            row["ratio"] = row["agent"]["per_s"] / row["raw"]["per_s"]
+            # raw at the same concurrency, and at most a pool's worth in flight (past that,
+            # httpcore's queue of waiting requests costs time per request it finishes)
+            phases = [("agent", run, c), ("raw", raw, c)]
+            if c > POOL:
+                phases.append(("raw_pool", raw, POOL))
+            for name, job, in_flight in phases:
+                with peak_rss() as peak:  # the raw side keeps the time the agent side left
+                    wall, lat = await load(job, total, in_flight,
+                                           deadline if name == "agent" else None)
+                if not lat:
+                    break
+                row[name] = {"per_s": len(lat) / wall, "done": len(lat),
+                             "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3,
+                             "rss_mib": peak[0]}
+                if name == "agent" and len(lat) < total:  # cut short: as many raw requests
+                    total = len(lat)
+                    row["cut_at_deadline"] = True
+            if "raw" not in row:
+                print(f"  [{target}] c={c}: nothing finished before the deadline")
+                break
+            best = max(row[k]["per_s"] for k in ("raw", "raw_pool") if k in row)
+            row["ratio"] = row["agent"]["per_s"] / best
             rows.append(row)
             a, r = row["agent"], row["raw"]
-            print(f"  [{target:9}] c={c:5} runs={total:5}  agent {a['per_s']:7.0f} runs/s "
+            pooled = (f" (≤{POOL} in flight {row['raw_pool']['per_s']:.0f} req/s)"
+                      if "raw_pool" in row else "")
+            print(f"  [{target:9}] c={c:5} runs={total:5}{'*' if row.get('cut_at_deadline') else ''}"
+                  f"  agent {a['per_s']:7.0f} runs/s "
                   f"p50 {a['p50_ms']:8.1f} ms p99 {a['p99_ms']:8.1f} ms rss {a['rss_mib']:5.0f} "
-                  f"MiB | raw {r['per_s']:7.0f} req/s p50 {r['p50_ms']:8.1f} ms | "
-                  f"ratio {row['ratio']:.2f}", flush=True)
+                  f"MiB | raw {r['per_s']:7.0f} req/s p50 {r['p50_ms']:8.1f} ms{pooled} | "
+                  f"ratio to the best raw {row['ratio']:.2f}", flush=True)
+            if row.get("cut_at_deadline"):
+                print(f"  [{target}] * cut short by the deadline")
+                break
     return rows
 
 
@@ -340,10 +369,12 @@ async def amain(ns: argparse.Namespace) -> None:
     print("runs (scripted model, one GET + answer per run; default Agent, one client):")
     results: dict[str, Any] = {"scale": []}
     if levels:
-        with uvicorn_server() as url:
-            results["scale"] += await scale("uvicorn", url, levels, ns.min_runs, deadline)
+        with uvicorn_server() as url:  # each target gets its share of the time
+            results["scale"] += await scale("uvicorn", url, levels, ns.min_runs,
+                                            Deadline(min(deadline.left, ns.deadline * 0.4)))
     if levels and "transport" in inspect.signature(Agent).parameters:  # (older: uvicorn only)
-        results["scale"] += await scale("in-process", None, levels, ns.min_runs, deadline)
+        results["scale"] += await scale("in-process", None, levels, ns.min_runs,
+                                        Deadline(min(deadline.left, ns.deadline * 0.3)))
     if deadline.left > 10 and ns.pairs and any(
             row["target"] == "in-process" for row in results["scale"]):
         step = await per_step(ns.pairs)

@@ -111,7 +111,10 @@ class Executor:
         self._sleep = sleep
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(
-            timeout=timeout if timeout is not None else httpx.Timeout(10.0, connect=5.0),
+            # waiting for a pooled connection is backpressure from this process's own
+            # concurrent runs (one client serves them all), not the API being slow
+            timeout=timeout if timeout is not None else httpx.Timeout(10.0, connect=5.0,
+                                                                       pool=60.0),
             # keep every pooled connection alive: many concurrent runs otherwise reconnect
             limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=100),
             follow_redirects=False, trust_env=False, transport=transport,
