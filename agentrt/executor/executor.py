@@ -8,6 +8,8 @@ reported as ``lost``, never as a plain failure. Secrets are kept out of observat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import json
 import time
@@ -110,13 +112,18 @@ class Executor:
         self._timeout = timeout
         self._sleep = sleep
         self._owns_client = client is None
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        #: at most a pool's worth of requests in flight: the rest wait here, in O(1), rather
+        #: than in httpcore's queue (which costs every finished request a walk over it)
+        self._slots = asyncio.Semaphore(limits.max_connections) \
+            if client is None and limits.max_connections else None
         self.client = client or httpx.AsyncClient(
             # waiting for a pooled connection is backpressure from this process's own
             # concurrent runs (one client serves them all), not the API being slow
             timeout=timeout if timeout is not None else httpx.Timeout(10.0, connect=5.0,
                                                                        pool=60.0),
-            # keep every pooled connection alive: many concurrent runs otherwise reconnect
-            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            # every pooled connection kept alive: many concurrent runs otherwise reconnect
+            limits=limits,
             follow_redirects=False, trust_env=False, transport=transport,
         )
         if allowed_origins is None:
@@ -284,11 +291,12 @@ class Executor:
         tries.count += 1
         result: _Answer | BaseException
         try:
-            response = await self.client.send(request, stream=True, follow_redirects=False)
-            try:
-                result = await self._read(response)
-            finally:
-                await response.aclose()
+            async with self._slots or contextlib.nullcontext():
+                response = await self.client.send(request, stream=True, follow_redirects=False)
+                try:
+                    result = await self._read(response)
+                finally:
+                    await response.aclose()
         except httpx.TransportError as exc:
             if not certainly_not_sent(exc):
                 tries.maybe_delivered = True

@@ -180,3 +180,25 @@ def test_run_sync_from_several_threads_at_once() -> None:
         results = list(pool.map(lambda _i: agent.run_sync("flight AF1?"), range(12)))
     assert [r.status for r in results] == ["solved"] * 12
     assert agent.shared_executor is None and agent._opened == {}  # each closed its own
+
+
+async def test_requests_in_flight_are_bounded_by_the_pool() -> None:
+    """Past max_connections, calls wait in the executor (cheaply), not in httpcore's queue."""
+    in_flight, peak = 0, 0
+
+    async def slow(request: Request) -> JSONResponse:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)  # let the others in, if they may
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return JSONResponse({"id": "AF1", "seats": 3})
+
+    app = Starlette(routes=[Route("/v1/flights/{id}", slow)])
+    toolset = Toolset.from_spec(spec("http://api.test"))
+    async with Executor(toolset, transport=httpx.ASGITransport(app=app), policy="allow",
+                        limits=httpx.Limits(max_connections=3)) as ex:
+        results = await asyncio.gather(*(ex.execute("get_flight", {"id": f"AF{i}"})
+                                         for i in range(12)))
+    assert peak == 3 and {o.outcome for o in results} == {"ok"}
