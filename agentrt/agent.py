@@ -333,7 +333,7 @@ class Agent:
             demonstration = demonstration_for(self.config.demonstrations, query,
                                               self.toolset.names, native=self.native) or None
         grounding = self._grounding(query)
-        executor = self._run_executor(policy, credentials)
+        executor = self._guarded(self._run_executor(policy, credentials), query)
         checked = _CheckedCalls(self.toolset) if self._trusts_checks() else None
         offered = self._offered_names(query)
         hooks = Hooks(
@@ -445,6 +445,18 @@ class Agent:
             return obs
 
         return execute
+
+    def _guarded(self, executor: CallExecutor, query: str) -> CallExecutor:
+        """Under the ``guard`` policy, the run's executor keeps the provenance of every
+        argument (:mod:`agentrt.executor.guard`); any other policy needs none."""
+        if getattr(getattr(executor, "policy", None), "mode", None) != "guard":
+            return executor
+        from agentrt.executor.guard import GuardedExecutor, guard_executor
+
+        if isinstance(executor, GuardedExecutor):  # already (e.g. an injected one)
+            return executor
+        return guard_executor(executor, query=query, toolset=self.toolset,
+                              plan=self._plan)
 
     def _trusts_checks(self) -> bool:
         """Whether the executor validates with this agent's toolset, so that a call the search

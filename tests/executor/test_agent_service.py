@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from agentrt.agent import Agent
 from agentrt.errors import ConfigError
-from agentrt.executor import Executor
+from agentrt.executor import Executor, Policy
 from agentrt.testing import ScriptedBackend, answer, call, serve_in_thread
 from agentrt.toolset import Toolset
 
@@ -202,3 +202,14 @@ async def test_requests_in_flight_are_bounded_by_the_pool() -> None:
         results = await asyncio.gather(*(ex.execute("get_flight", {"id": f"AF{i}"})
                                          for i in range(12)))
     assert peak == 3 and {o.outcome for o in results} == {"ok"}
+
+
+async def test_a_guard_policy_run_gets_the_provenance_it_needs() -> None:
+    """Under ``guard`` the agent wraps the run's executor so the policy can read where each
+    argument came from: the user's own booking goes through (unwired, guard fails closed)."""
+    api = Api()
+    async with make_agent("http://api.test", transport=httpx.ASGITransport(app=api.app())) \
+            as agent:
+        result = await agent.run("book AF1", policy=Policy.from_value("guard"))
+    assert [n.outcome for n in result.tree.walk() if n.outcome] == ["ok"]
+    assert [b["flight"] for b in api.bookings] == ["AF1"]
