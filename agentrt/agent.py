@@ -24,7 +24,14 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -253,6 +260,9 @@ class Agent:
         #: the executors the agent opened, by the event loop their clients belong to (one,
         #: unless run_sync is called from several threads at once)
         self._opened: dict[asyncio.AbstractEventLoop, Executor] = {}
+        #: per loop, an async generator that closes that loop's executor when the loop shuts
+        #: down (``asyncio.run`` finalises async generators) — for callers who never close
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._opened_lock = threading.Lock()
         #: offered tool names → (tools as sent to the model, grammar constraint); the toolset
         #: never changes, so every run shares them
@@ -275,10 +285,33 @@ class Agent:
     async def aclose(self) -> None:
         """Close the executor (its HTTP client) the agent opened in this event loop; an
         injected one is left alone. A later run opens a new one."""
+        loop = asyncio.get_running_loop()
         with self._opened_lock:
-            executor = self._opened.pop(asyncio.get_running_loop(), None)
-        if executor is not None:
+            executor = self._opened.pop(loop, None)
+            closer = self._closers.pop(loop, None)
+        if closer is not None:
+            await closer.aclose()  # its finally closes the executor
+        elif executor is not None:
             await executor.aclose()
+
+    async def _closing(self, executor: Executor) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            with self._opened_lock:
+                for loop in [lp for lp, ex in self._opened.items() if ex is executor]:
+                    del self._opened[loop]
+                    self._closers.pop(loop, None)
+            await executor.aclose()
+
+    async def _close_with_loop(self) -> None:
+        """Tie the executor opened in this loop to the loop's shutdown (once per loop)."""
+        loop = asyncio.get_running_loop()
+        executor = self._opened.get(loop)
+        if executor is None or loop in self._closers:
+            return
+        closer = self._closers[loop] = self._closing(executor)
+        await closer.__anext__()
 
     @property
     def shared_executor(self) -> Executor | None:
@@ -304,6 +337,7 @@ class Agent:
         with self._opened_lock:
             for dead in [lp for lp in self._opened if lp.is_closed()]:
                 del self._opened[dead]  # its loop is gone: nothing can close it any more
+                self._closers.pop(dead, None)
             executor = self._opened.get(loop)
             if executor is None:
                 executor = self._opened[loop] = Executor(
@@ -334,6 +368,7 @@ class Agent:
                                               self.toolset.names, native=self.native) or None
         grounding = self._grounding(query)
         executor = self._guarded(self._run_executor(policy, credentials), query)
+        await self._close_with_loop()
         checked = _CheckedCalls(self.toolset) if self._trusts_checks() else None
         offered = self._offered_names(query)
         hooks = Hooks(

@@ -213,3 +213,21 @@ async def test_a_guard_policy_run_gets_the_provenance_it_needs() -> None:
         result = await agent.run("book AF1", policy=Policy.from_value("guard"))
     assert [n.outcome for n in result.tree.walk() if n.outcome] == ["ok"]
     assert [b["flight"] for b in api.bookings] == ["AF1"]
+
+
+def test_an_agent_never_closed_closes_its_client_with_the_event_loop() -> None:
+    """``asyncio.run(main())`` with runs and no ``aclose``: the loop's shutdown closes it."""
+    api = Api()
+    agent = make_agent("http://api.test", transport=httpx.ASGITransport(app=api.app()))
+    clients: list[httpx.AsyncClient] = []
+
+    async def main() -> None:
+        await asyncio.gather(*(agent.run("flight AF1?") for _ in range(3)))
+        shared = agent.shared_executor
+        assert shared is not None
+        clients.append(shared.client)
+
+    asyncio.run(main())
+    assert clients[0].is_closed and agent.shared_executor is None
+    asyncio.run(main())  # and the next loop opens a new one
+    assert clients[1] is not clients[0] and clients[1].is_closed
