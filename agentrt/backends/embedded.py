@@ -55,6 +55,18 @@ __all__ = ["EmbeddedBackend", "EmbeddedStats"]
 log = get_logger(__name__)
 
 
+def adapter_call_bias(lora_path: Path | None) -> float:
+    """The ``decoding.call_bias`` that ``agentrt finetune`` measured for an adapter (its
+    ``training.json`` beside it), else 0."""
+    if lora_path is None:
+        return 0.0
+    try:
+        manifest = json.loads((lora_path.parent / "training.json").read_text(encoding="utf-8"))
+        return float(manifest.get("decoding", {}).get("call_bias", 0.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmbeddedStats:
     """Totals since the model was loaded."""
@@ -124,7 +136,8 @@ class EmbeddedBackend:
                  probe_command: Sequence[str] | None = None,
                  lazy_grammar: bool = True, lookahead: int = 4,
                  tool_format: str | None = None,
-                 lora_path: str | os.PathLike[str] | None = None) -> None:
+                 lora_path: str | os.PathLike[str] | None = None,
+                 call_bias: float | None = None) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.lora_path = Path(lora_path).expanduser() if lora_path is not None else None
         if self.lora_path is not None and not self.lora_path.is_file():
@@ -132,6 +145,9 @@ class EmbeddedBackend:
         self.name = f"embedded:{model_path}" if model_path is not None else "embedded"
         if self.lora_path is not None:
             self.name += f"@lora={self.lora_path}"
+        #: the native format's ``<tool_call>`` bias (see NativeFormat); None: the adapter's
+        #: calibrated value from the training.json beside it, else 0
+        self.call_bias = call_bias if call_bias is not None else adapter_call_bias(self.lora_path)
         fmt = (tool_format or os.environ.get("AGENTRT_TOOL_FORMAT") or "auto").lower()
         if fmt not in ("auto", "native", "json"):
             raise ConfigError(f"tool_format must be auto, native or json, not {fmt!r}")
@@ -346,7 +362,7 @@ class EmbeddedBackend:
             from agentrt.backends.native import NativeFormat
 
             try:
-                self._native = NativeFormat.for_model(llm) or False
+                self._native = NativeFormat.for_model(llm, call_bias=self.call_bias) or False
             except (BackendError, AttributeError, TypeError) as exc:  # e.g. an injected fake
                 log.warning("embedded.native_unavailable", error=str(exc))
                 self._native = False

@@ -61,6 +61,9 @@ class FinetuneManifest(BaseModel):
     training: dict[str, Any]
     loss_curve: list[dict[str, Any]]
     artifacts: dict[str, Any]
+    #: how the embedded backend decodes with the adapter (``call_bias``: see
+    #: :mod:`agentrt.training.calibrate`); empty when it was not measured
+    decoding: dict[str, Any] = {}
 
 
 def _sha256(path: Path) -> str:
@@ -141,11 +144,28 @@ def _data_summary(paths: Sequence[Path], records: Sequence[TrainingRecord],
     }
 
 
+def _calibrate(base: Path, adapter: Path, records: Sequence[TrainingRecord]) -> dict[str, Any]:
+    """``decoding`` for the manifest: the fitted ``call_bias`` (needs llama-cpp-python)."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return {}
+    from agentrt.training.calibrate import calibrate_call_bias
+
+    try:
+        fitted = calibrate_call_bias(base, adapter, records)
+    except (ValueError, RuntimeError, OSError) as exc:  # e.g. a template without <tool_call>
+        log.warning("finetune.no_calibration", reason=str(exc))
+        return {}
+    return {**fitted.to_dict(), "how": "agentrt.training.calibrate on training records"}
+
+
 def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | None = None,
              lora: LoraSettings | None = None, settings: TrainSettings | None = None,
              max_length: int = 6144, adapter_dtype: Literal["f16", "f32"] = "f16",
              resume: bool = False, on_step: Callable[[StepStats], None] | None = None,
-             on_stage: Callable[[str], None] | None = None) -> FinetuneManifest:
+             on_stage: Callable[[str], None] | None = None,
+             calibrate: bool = True) -> FinetuneManifest:
     """Train a LoRA adapter on the records in ``data``; write it to ``out`` (module docstring).
     ``on_stage`` hears each phase by name (progress for the CLI)."""
     require("torch", "transformers", "peft", "gguf")
@@ -179,6 +199,10 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
                                  metadata={"agentrt.base": str(info.identity.get("name", ""))})
     except ConfigError as exc:  # e.g. a base without a llama.cpp adapter form: PEFT only
         log.warning("finetune.no_gguf", reason=str(exc))
+    decoding: dict[str, Any] = {}
+    if gguf_path is not None and info.kind == "gguf" and calibrate:
+        stage("calibrating the first move (call or answer) in llama.cpp")
+        decoding = _calibrate(info.path, gguf_path, records)
     curve_path = out / "loss.jsonl"
     curve = [StepStats(**json.loads(line)).to_dict()
              for line in curve_path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -202,6 +226,6 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
                   "seconds": round(result.seconds, 2),
                   "seconds_per_step": round(result.seconds_per_step, 3),
                   "tokens_per_second": round(result.tokens_per_second, 1)},
-        loss_curve=curve, artifacts=artifacts)
+        loss_curve=curve, artifacts=artifacts, decoding=decoding)
     (out / "training.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     return manifest
