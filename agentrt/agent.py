@@ -132,7 +132,8 @@ class AgentConfig(BaseModel):
     ``search``: ``"dfs"`` (ours), ``"dfsdt"`` or ``"react"`` (baselines), or a
     :class:`SearchConfig`; ``k`` the candidates per request (``None``: for dfs 3 in one request
     when the backend samples ``n`` natively, else 1 with lazy re-expansion; 2 for dfsdt).
-    ``policy``: what happens to unsafe calls (``"deny"`` unless set). ``instructions`` are
+    ``policy``: what happens to unsafe calls (``"guard"`` unless set: see
+    :mod:`agentrt.executor.guard`). ``instructions`` are
     appended to the system prompt (e.g. today's date). Toolsets larger than ``max_tools`` offer
     the model the ``retrieve_k`` tools most relevant to the query. ``base_urls``: where the
     APIs live when not at their spec's ``servers`` (one URL, or service name → URL).
@@ -143,7 +144,7 @@ class AgentConfig(BaseModel):
     search: Mode | SearchConfig = "dfs"
     k: int | None = Field(default=None, ge=1, le=16)
     budget: Budget = Field(default_factory=Budget)
-    policy: PolicyMode = "deny"
+    policy: PolicyMode = "guard"
     sampling: Sampling | None = None
     instructions: str = ""
     #: the characters of an observation shown to the model

@@ -141,7 +141,7 @@ SideEffect = Literal["safe", "idempotent", "unsafe"]
 """A tool's side-effect class: GET/HEAD ``safe``, PUT/DELETE ``idempotent``, POST/PATCH
 ``unsafe`` (overridable per operation with ``x-agentrt-side-effect``)."""
 
-PolicyMode = Literal["allow", "deny", "confirm"]
+PolicyMode = Literal["allow", "deny", "confirm", "guard"]
 """What a run's policy does with a non-safe call: let it out, refuse it, or ask first."""
 
 SideEffectState = Literal["committed", "lost", "compensated", "compensation_failed"]

@@ -16,6 +16,21 @@ CORPUS = SHARED / "corpus" / "amadeus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _spec_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The spec cache of the suite's loads goes to a temporary XDG_CACHE_HOME, not the user's
+    ~/.cache/agentrt (the model files stay where AGENTRT_CACHE_DIR or the default puts them)."""
+    import os
+
+    if os.environ.get("AGENTRT_CACHE_DIR"):
+        yield
+        return
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     config = structlog.get_config()

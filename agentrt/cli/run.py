@@ -85,11 +85,11 @@ def demonstrations_arg(value: str | None, default: str | None = None) -> str | N
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("request", help="what to do, in words")
     add_run_options(p, spec_required=True)
-    p.add_argument("--policy", default="deny", choices=("allow", "deny", "confirm", "guard"),
-                   help="side effects (POST/PUT/PATCH/DELETE): allow, deny (default), "
-                        "confirm (ask on the terminal) or guard (let through the calls whose "
-                        "recipients, names, amounts come from your request and whose ids from "
-                        "results looked up for it; refuse the others with the reason)")
+    p.add_argument("--policy", default="guard", choices=("allow", "deny", "confirm", "guard"),
+                   help="side effects (POST/PUT/PATCH/DELETE): guard (default: let through the "
+                        "calls whose recipients, names, amounts come from your request and "
+                        "whose ids from results looked up for it; refuse the others with the "
+                        "reason), allow, deny or confirm (ask on the terminal)")
     add_json_options(p, "the result (tree included)")
     p.add_argument("--save", metavar="RUNS.jsonl",
                    help="append the result to a JSONL file (for `agentrt export`)")

@@ -113,7 +113,8 @@ async def test_one_client_and_one_token_for_every_run_closed_with_the_agent() ->
 
 async def test_per_run_policy_and_credentials_over_the_shared_client() -> None:
     api = Api()
-    agent = make_agent("http://api.test", transport=httpx.ASGITransport(app=api.app()))
+    agent = make_agent("http://api.test", transport=httpx.ASGITransport(app=api.app()),
+                       policy="deny")
     try:
         denied = await agent.run("book AF1")  # the agent's policy: deny
         allowed = await agent.run("book AF1", policy="allow")

@@ -230,7 +230,7 @@ async def test_real_executor_policy_deny_is_refused(toolset):
                                give_up(), give_up(), give_up()])
     with serve_in_thread(app) as served:
         agent = Agent(backend, toolset, credentials={"key": API_KEY}, base_urls=served.url,
-                      k=1, budget=Budget(max_candidates_per_node=3))
+                      k=1, budget=Budget(max_candidates_per_node=3), policy="deny")
         result = await agent.run("book")
     assert state["posts"] == 0
     assert result.status == "refused"

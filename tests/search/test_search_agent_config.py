@@ -83,10 +83,11 @@ def test_unknown_settings_and_bad_values_fail_loudly(toolset):
         Agent(ScriptedBackend([]), toolset, search="bfs")
 
 
-def test_a_policy_object_is_kept_and_the_default_denies(toolset):
+def test_a_policy_object_is_kept_and_the_default_guards(toolset):
     confirm = Policy.confirm(lambda _request: True)
     assert Agent(ScriptedBackend([]), toolset, policy=confirm).policy is confirm
-    assert Agent(ScriptedBackend([]), toolset).policy == "deny"
+    assert Agent(ScriptedBackend([]), toolset).policy == "guard"
+    assert AgentConfig().policy == "guard"
 
 
 async def test_config_settings_reach_the_run(toolset):
