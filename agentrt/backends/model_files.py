@@ -33,6 +33,7 @@ __all__ = [
     "download_default_model",
     "model_identity",
     "resolve_model_path",
+    "sha256_of",
     "verify_file",
 ]
 
@@ -92,7 +93,8 @@ def _stamp_of(path: Path) -> dict[str, object]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _sha256(path: Path, progress: Progress | None = None) -> str:
+def sha256_of(path: Path, progress: Progress | None = None) -> str:
+    """The file's sha256 (hex), read in chunks; ``progress(done, total)`` as it goes."""
     digest = hashlib.sha256()
     total = path.stat().st_size
     done = 0
@@ -120,7 +122,7 @@ def verify_file(path: Path, sha256: str, *, progress: Progress | None = None) ->
             return
     except (OSError, ValueError):
         pass
-    actual = _sha256(path, progress)
+    actual = sha256_of(path, progress)
     if actual != sha256:
         raise ModelFileError(
             f"{path} has sha256 {actual}, expected {sha256}: the file is corrupt or not the "

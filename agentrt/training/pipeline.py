@@ -13,7 +13,6 @@ Output directory::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from collections import Counter
@@ -67,11 +66,9 @@ class FinetuneManifest(BaseModel):
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from agentrt.backends.model_files import sha256_of
+
+    return sha256_of(path)
 
 
 def _commit() -> str | None:

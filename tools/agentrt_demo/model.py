@@ -13,11 +13,11 @@ so with it the demo commands use no demonstrations unless asked.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
 
+from agentrt.backends.model_files import sha256_of
 from agentrt.errors import ConfigError
 
 __all__ = ["ADAPTER", "MANIFEST", "demo_model", "shipped_adapter", "uses_adapter"]
@@ -27,21 +27,13 @@ ADAPTER = ADAPTER_DIR / "adapter.gguf"
 MANIFEST = ADAPTER_DIR / "training.json"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=4)
 def _verified(path: Path, manifest: Path, stamp: tuple[int, int]) -> Path:
     try:
         expected = json.loads(manifest.read_text(encoding="utf-8"))["artifacts"]["gguf"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{manifest} does not describe the demo adapter: {exc}") from exc
-    if stamp[0] != expected.get("bytes") or _sha256(path) != expected.get("sha256"):
+    if stamp[0] != expected.get("bytes") or sha256_of(path) != expected.get("sha256"):
         raise ConfigError(f"{path} does not match its manifest {manifest} (size or sha256): "
                           "reinstall agentrt or use --model embedded:base")
     return path
