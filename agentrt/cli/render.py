@@ -21,7 +21,8 @@ from agentrt.search.result import RunResult
 from agentrt.search.tree import Node
 from agentrt.trace import scrub
 
-__all__ = ["LiveRenderer", "calls_table", "format_call", "render_result", "render_tree", "rich_console",
+__all__ = ["LiveRenderer", "RichLiveRenderer", "answer_panel", "calls_table", "fancy",
+           "format_call", "live_renderer", "render_result", "render_tree", "rich_console",
            "rich_tree", "tools_table"]
 
 
@@ -237,13 +238,20 @@ def bookings(result: RunResult) -> list[tuple[str, str, str]]:
 
 
 def render_result(result: RunResult, stream: TextIO | None = None, *,
-                  seconds: float | None = None) -> None:
-    """The end of a run: status, answer, booking references, the counters."""
+                  seconds: float | None = None, console: Any = None) -> None:
+    """The end of a run: status, answer, booking references, the counters.
+
+    With a ``console`` that is a terminal with colour allowed (`fancy`) the answer is a rich
+    panel; otherwise the plain ``answer:`` line."""
     out = stream or sys.stdout
     s = _Style(out, None)
     out.write("\n" + s.paint(f"status: {result.status}", "1")
               + (f" ({result.reason})" if result.reason and not result.solved else "") + "\n")
-    out.write(f"answer: {result.answer if result.answer is not None else '(none)'}\n")
+    if fancy(console):
+        out.flush()
+        console.print(answer_panel(result))
+    else:
+        out.write(f"answer: {result.answer if result.answer is not None else '(none)'}\n")
     for tool, ref, state in bookings(result):
         out.write(f"booking: {ref}  [{tool}, {state}]\n")
     st = result.stats
@@ -267,6 +275,178 @@ def rich_console(stream: TextIO | None = None) -> Any:
     plain = not out.isatty() or bool(os.environ.get("NO_COLOR"))  # an empty NO_COLOR: colour
     return Console(file=out, no_color=plain, color_system=None if plain else "auto",
                    highlight=False, emoji=False, markup=False, soft_wrap=False)
+
+
+def fancy(console: Any) -> bool:
+    """Whether ``console`` is a rich console on a terminal with colour allowed (the live tree
+    and the answer panel; everything else gets the plain line-per-event text)."""
+    return (console is not None and bool(console.is_terminal) and not console.no_color
+            and not os.environ.get("NO_COLOR") and not console.is_dumb_terminal)
+
+
+def answer_panel(result: RunResult) -> Any:
+    """The run's answer as a `rich.panel.Panel`, titled with the status."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    answer = result.answer if result.answer is not None else "(none)"
+    ok = result.status == "solved"
+    return Panel(Text(answer, style="bold" if ok else ""), title=Text(f"answer ({result.status})"),
+                 title_align="left", border_style="green" if ok else "yellow", expand=False)
+
+
+class RichLiveRenderer:
+    """A ``SearchEvent`` callback that draws the search as a `rich.tree.Tree` in a
+    `rich.live.Live` display, redrawn on every event (the same texts as `LiveRenderer`).
+
+    Use it as a context manager around the run; `pause` stops the display for a dialogue
+    (the tree drawn so far stays on the screen) and the next event draws it again below.
+    """
+
+    def __init__(self, console: Any, *, verbose: bool = False, width: int = 110) -> None:
+        from rich.text import Text
+        from rich.tree import Tree
+
+        self.console = console
+        self.verbose = verbose
+        self.width = width
+        self.style = _Style(console.file, True)
+        self.tree = Tree(Text("search"), guide_style="dim")
+        self.nodes: dict[int, Any] = {0: self.tree}
+        self.current = 0
+        self.pending: list[SearchEvent] = []
+        self.effects: dict[int, SearchEvent] = {}
+        self.live: Any = None
+
+    def __enter__(self) -> RichLiveRenderer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.pause()
+
+    def _show(self) -> None:
+        if self.live is None:
+            from rich.live import Live
+
+            self.live = Live(self.tree, console=self.console, auto_refresh=False,
+                             redirect_stdout=False, redirect_stderr=False)
+            self.live.start()
+        self.live.refresh()
+
+    def pause(self) -> None:
+        """Stop the live display (what it shows stays printed)."""
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def _add(self, node: int, text: str, style: str = "") -> Any:
+        from rich.text import Text
+
+        return self.nodes.get(node, self.tree).add(Text(text, style=style))
+
+    def _parent(self, event: SearchEvent) -> int:
+        parent = event.data.get("parent")
+        return int(parent) if isinstance(parent, int) else self.current
+
+    def __call__(self, event: SearchEvent) -> None:
+        if event.kind in LiveRenderer.IGNORED:
+            return
+        self.HANDLERS[event.kind](self, event)
+        if event.kind not in (EventKind.CANDIDATE_REJECTED, EventKind.SIDE_EFFECT):
+            self._show()
+
+    def _on_run_started(self, event: SearchEvent) -> None:
+        from rich.text import Text
+
+        self.tree.label = Text(f"search ({event.data.get('mode', 'dfs')}): "
+                               + _short(str(event.data.get("query", "")), 4 * self.width),
+                               style="bold")
+        self.tree.children.clear()
+        self.nodes, self.current, self.pending = {0: self.tree}, 0, []
+
+    def _on_candidate_rejected(self, event: SearchEvent) -> None:
+        self.pending.append(event)
+
+    def _on_expanded(self, event: SearchEvent) -> None:
+        self.current = event.node
+        s = self.style
+        if self.verbose:
+            self._add(event.node, f"· model: {event.data.get('candidates', '?')} candidate(s), "
+                                  f"{event.data.get('accepted', '?')} accepted", "dim")
+        groups: dict[str, int] = {}
+        for rej in self.pending:
+            why = "; ".join(str(v) for v in rej.data.get("violations") or []) or "rejected"
+            status = str(rej.data.get("status", "rejected")).replace("rejected_", "")
+            what = rej.data.get("tool") or "step"
+            text = f"{s.bad} {what} rejected ({status}): {_short(why, self.width)}"
+            groups[text] = groups.get(text, 0) + 1
+        for text, count in groups.items():
+            self._add(event.node, text + (f"  ×{count}" if count > 1 else ""), "yellow")
+        self.pending = []
+
+    def _on_call_executed(self, event: SearchEvent) -> None:
+        from rich.text import Text
+
+        s = self.style
+        outcome = str(event.data.get("outcome", ""))
+        code = event.data.get("status_code")
+        tail = f"{outcome} {code}" if code else outcome
+        if outcome != "ok" and event.data.get("message"):
+            tail += f": {_short(str(event.data['message']), 80)}"
+        call = format_call(event.data.get("tool"), event.data.get("arguments"), self.width)
+        label = Text(f"{s.call} {call}  ")
+        label.append(tail, style="green" if outcome == "ok" else "red")
+        branch = self.nodes.get(self._parent(event), self.tree).add(label)
+        self.nodes[event.node] = branch
+        effect = self.effects.pop(event.node, None)
+        if effect is not None:
+            branch.add(Text(f"{s.fx} {effect.data.get('state')}: the change is made "
+                            f"({effect.data.get('tool')})", style="magenta"))
+
+    def _on_side_effect(self, event: SearchEvent) -> None:
+        self.effects[event.node] = event
+
+    def _on_backtracked(self, event: SearchEvent) -> None:
+        self.current = event.node
+        self._add(event.node, f"{self.style.back} back up: {event.data.get('why', '')}", "dim")
+
+    def _on_compensated(self, event: SearchEvent) -> None:
+        self._add(event.node, f"{self.style.back} undone with {event.data.get('tool')}: "
+                              f"{event.data.get('outcome')}", "magenta")
+
+    def _on_answer_rejected(self, event: SearchEvent) -> None:
+        self._add(self.current, f"{self.style.bad} answer refused: "
+                                f"{event.data.get('reason', '')}", "yellow")
+
+    def _on_answer(self, event: SearchEvent) -> None:
+        self._add(self.current, f"{self.style.ok} answer: "
+                                f"{_short(str(event.data.get('answer', '')), 200)}", "bold green")
+
+    def _on_budget_exhausted(self, event: SearchEvent) -> None:
+        self._add(0, f"! budget exhausted: {event.data.get('limit')}", "red")
+
+    #: the handler of each event kind (the same kinds as `LiveRenderer.HANDLERS`)
+    HANDLERS: ClassVar[dict[EventKind, Callable[[RichLiveRenderer, SearchEvent], None]]] = {
+        EventKind.RUN_STARTED: _on_run_started,
+        EventKind.CANDIDATE_REJECTED: _on_candidate_rejected,
+        EventKind.EXPANDED: _on_expanded,
+        EventKind.CALL_EXECUTED: _on_call_executed,
+        EventKind.SIDE_EFFECT: _on_side_effect,
+        EventKind.BACKTRACKED: _on_backtracked,
+        EventKind.COMPENSATED: _on_compensated,
+        EventKind.ANSWER_REJECTED: _on_answer_rejected,
+        EventKind.ANSWER: _on_answer,
+        EventKind.BUDGET_EXHAUSTED: _on_budget_exhausted,
+    }
+
+
+def live_renderer(stream: TextIO, console: Any = None, *,
+                  verbose: bool = False) -> LiveRenderer | RichLiveRenderer:
+    """The live view for a run on ``stream``: the rich tree when ``console`` is `fancy`, else
+    the plain line-per-event `LiveRenderer` (byte for byte what `agentrt run` prints)."""
+    if fancy(console):
+        return RichLiveRenderer(console, verbose=verbose)
+    return LiveRenderer(stream, verbose=verbose)
 
 
 def calls_table(result: RunResult) -> Any:

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 from agentrt.cli.common import close_backend, drain_pool, install_pool
 from agentrt.cli.confirm import ask_before_sending
 from agentrt.cli.render import (
-    LiveRenderer,
     calls_table,
+    live_renderer,
     render_result,
     render_tree,
     rich_console,
@@ -80,6 +80,8 @@ class Session:
         install_pool(self.loop)
         self.prompting = False
         self.task: asyncio.Task[Any] | None = None
+        #: the live view of the run in progress (a rich one is paused for a confirmation)
+        self.renderer: Any = None
         #: rich output (tables, the tree) on ``out``; None: plain text
         self.console = rich_console(self.out)
         self.agent = make_agent(self._policy(policy))
@@ -95,6 +97,9 @@ class Session:
         return Policy.from_value(mode)
 
     def _confirm(self, request: Any) -> bool:
+        pause = getattr(self.renderer, "pause", None)
+        if pause is not None:
+            pause()  # the live tree stays printed; the next event draws it again below
         return ask_before_sending(request, write=self._write_raw, read=self._read_answer,
                                   on_interrupt=self._stop_run)
 
@@ -130,7 +135,7 @@ class Session:
         """Run ``query``; returns the result, or None when stopped or failed."""
         import time
 
-        renderer = LiveRenderer(self.out, verbose=self.verbose)
+        renderer = self.renderer = live_renderer(self.out, self.console, verbose=self.verbose)
         self.task = self.loop.create_task(self.agent.run(query, on_event=renderer))
         previous = signal.signal(signal.SIGINT, self._on_sigint)
         started = time.perf_counter()
@@ -146,10 +151,15 @@ class Session:
         finally:
             signal.signal(signal.SIGINT, previous)
             self.task = None
+            pause = getattr(renderer, "pause", None)
+            if pause is not None:
+                pause()
+            self.renderer = None
         if self.console is not None and result.calls:
             self.out.write("\n")
             self.console.print(calls_table(result))
-        render_result(result, self.out, seconds=time.perf_counter() - started)
+        render_result(result, self.out, seconds=time.perf_counter() - started,
+                      console=self.console)
         self.runs.append(result)
         if self.remember is not None:
             from agentrt.cli.run import remember_run
