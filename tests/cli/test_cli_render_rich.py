@@ -20,7 +20,7 @@ from agentrt.cli.render import (
 )
 from agentrt.protocol import EventKind
 from agentrt.search import SearchEvent
-from agentrt.search.result import RunResult
+from agentrt.search.result import RunResult, RunStatus
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -38,8 +38,8 @@ class _Pipe(io.StringIO):
     encoding = "utf-8"
 
 
-def _ev(kind: EventKind | str, node: int, **data: object) -> SearchEvent:
-    return SearchEvent(kind=kind, node=node, data=data)
+def _ev(kind: str, node: int, **data: object) -> SearchEvent:
+    return SearchEvent(kind=EventKind(kind), node=node, data=data)
 
 
 EVENTS = [
@@ -62,7 +62,7 @@ EVENTS = [
 ]
 
 
-def _result(answer: str | None = "Booked ABC123", status: str = "solved") -> RunResult:
+def _result(answer: str | None = "Booked ABC123", status: RunStatus = "solved") -> RunResult:
     return RunResult(query="book it", status=status, answer=answer)
 
 
