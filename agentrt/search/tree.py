@@ -96,6 +96,19 @@ _ALWAYS = frozenset({"id", "parent", "depth", "kind", "status", "children"})
 
 # Nodes are filled in while the search runs (outcome, children), hence not frozen; each belongs
 # to exactly one run and is never shared between tasks.
+#: each model class's field defaults, computed once (``get_default`` inspects the factory's
+#: signature on every call: it was the largest cost of serialising a tree); only compared
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type[BaseModel]) -> dict[str, Any]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {name: spec.get_default(call_default_factory=True)
+                                  for name, spec in cls.model_fields.items()}
+    return found
+
+
 class Node(BaseModel):
     """One step the search considered (the root is the user's request)."""
 
@@ -162,11 +175,11 @@ class Node(BaseModel):
         # fields at their defaults are left out (they come back on load); a call keeps its
         # arguments even when they are empty
         data: dict[str, Any] = handler(self)
-        fields = type(self).model_fields
+        defaults = _defaults(type(self))
+
         def keep(key: str, value: Any) -> bool:
-            spec = fields.get(key)
-            return (key in _ALWAYS or spec is None or (key == "arguments" and self.kind == "call")
-                    or value != spec.get_default(call_default_factory=True))
+            return (key in _ALWAYS or key not in defaults
+                    or (key == "arguments" and self.kind == "call") or value != defaults[key])
 
         return {key: value for key, value in data.items() if keep(key, value)}
 
