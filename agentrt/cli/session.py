@@ -140,7 +140,13 @@ class Session:
         previous = signal.signal(signal.SIGINT, self._on_sigint)
         started = time.perf_counter()
         try:
-            result = self.loop.run_until_complete(self.task)
+            try:
+                result = self.loop.run_until_complete(self.task)
+            finally:  # the live view ends before anything else is written
+                pause = getattr(renderer, "pause", None)
+                if pause is not None:
+                    pause()
+                self.renderer = None
         except asyncio.CancelledError:
             self.write("stopped.")
             self._drain()
@@ -151,10 +157,6 @@ class Session:
         finally:
             signal.signal(signal.SIGINT, previous)
             self.task = None
-            pause = getattr(renderer, "pause", None)
-            if pause is not None:
-                pause()
-            self.renderer = None
         if self.console is not None and result.calls:
             self.out.write("\n")
             self.console.print(calls_table(result))

@@ -51,3 +51,26 @@ def test_live_tree_confirmation_and_answer_panel(tmp_path: Path, day: str) -> No
     assert "answer: Booked it." not in plain.replace("✓ answer: Booked it.", "")
     assert {c for c in re.findall(r"\x1b\[([0-9;]*)m", after) if c not in ("", "0")}
     assert [s for _, s in flight_bookings(tmp_path / "state")] == ["confirmed"]
+
+
+def test_ctrl_c_stops_a_live_run_and_the_repl_stays(tmp_path: Path, day: str) -> None:
+    steps = [booking_steps(day)[0], {"sleep": 60, "answer": "too late"}]
+    child = _spawn(tmp_path, write_steps(tmp_path / "steps.json", steps), NO_COLOR="")
+    log = io.StringIO()
+    try:
+        child.logfile_read = log
+        child.send("Find LIS-MAD offers\r")
+        child.expect(r"search_flight_offers\(.*ok.*200")  # drawn live, then the model sleeps
+        child.sendintr()
+        child.expect_exact("stopped.")
+        child.expect_exact("agentrt>")
+        child.send("/quit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    plain = ANSI.sub("", log.getvalue()).replace("\r", "")
+    tail = plain[plain.rindex("search_flight_offers("):]
+    # the tree's last frame, then "stopped." on a line of its own (not drawn over)
+    assert re.search(r"ok 200\s*\nstopped\.\n", tail), tail
+    assert "too late" not in plain
