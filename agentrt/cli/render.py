@@ -1,7 +1,8 @@
 """Interfaces: the search shown to a person — live, event by event (steps, rejected candidates
 and why, calls and their outcomes, back-ups, the answer), the finished tree, and the result.
 
-Used by ``agentrt demo``, ``agentrt run`` and the REPL. The search's events carry node ids;
+Used by ``agentrt demo``, ``agentrt run`` and the REPL (which, on a terminal with colour,
+draws the same texts as a live rich tree, `RichLiveRenderer`, and the answer in a panel). The search's events carry node ids;
 the depth of each line is reconstructed from their order (a call belongs to the node expanded
 or backed up to last) unless the event says its ``parent``. Events are dispatched on their
 typed kind (:class:`~agentrt.protocol.EventKind`): every kind has a handler or is listed as

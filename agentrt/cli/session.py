@@ -1,5 +1,6 @@
 """Interfaces: the REPL's session — read a line, run it through the Agent on one event loop with
-the search shown as it grows, ask before side effects, and the slash commands.
+the search shown as it grows (a live rich tree and the answer in a panel on a terminal with
+colour; the plain line-per-event text otherwise), ask before side effects, and the slash commands.
 
 Ctrl-C during a run cancels that run's task (a model step already running in a worker thread is
 waited for, so the model is never used by two threads); at the prompt it only clears the line.
