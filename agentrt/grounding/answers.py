@@ -47,8 +47,14 @@ __all__ = ["AnswerStatus", "AnswerVerdict", "check_answer", "is_decline", "is_qu
            "repeated_instructions", "request_needs_data"]
 
 AnswerStatus = Literal["accepted", "rejected_ungrounded"]
-AnswerReason = Literal["grounded", "ungrounded_facts", "no_calls", "repeats_tool_text"]
+AnswerReason = Literal["grounded", "ungrounded_facts", "no_calls", "repeats_tool_text",
+                       "echoes_feedback"]
 _MAX_LISTED = 6
+#: phrases of the runtime's own notes to the model (below): an "answer" that repeats one is the
+#: model parroting its feedback back (small models do), not something to tell the user
+_OWN_NOTES = ("you have not looked this up yet", "can only be guessed",
+              "call the tool that provides it first", "appear in no result and not in the request",
+              "your answer repeats instructions", "is the runtime's note to you")
 
 _DECLINE = re.compile(
     r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"
@@ -192,6 +198,13 @@ def check_answer(answer_text: str, request_text: str, ledger: Provenance, *, mad
     :func:`request_needs_data` for the no-call rule; ``untrusted``: the free texts of the
     path's results (reviews, descriptions, notes) whose instructions the answer must not repeat.
     """
+    lowered = answer_text.lower()
+    if any(phrase in lowered for phrase in _OWN_NOTES):
+        return AnswerVerdict(status="rejected_ungrounded", reason="echoes_feedback",
+                             note="that text is the runtime's note to you, not an answer for the "
+                                  "user: follow it — call the tool that provides what the "
+                                  "request needs, or tell the user in your own words that you "
+                                  "cannot do it")
     facts = tuple(extract_facts(answer_text))
     ledgers = [ledger]
     if request_text and request_text != ledger.request:

@@ -125,3 +125,20 @@ def test_a_ledger_without_the_request_still_grounds_request_facts() -> None:
 ])
 def test_decline_and_question_detection(text: str, decline: bool, question: bool) -> None:
     assert (is_decline(text), is_question(text)) == (decline, question)
+
+
+def test_an_answer_that_parrots_the_runtimes_own_note_is_refused() -> None:
+    # seen from the 0.5B model in the demo: after two refusals it "answered" with the note
+    first = check_answer("Booked, references WWTPFC and HBKUHHMA.", REQUEST,
+                         Provenance.from_request(REQUEST), made_calls=0)
+    second = check_answer("Done.", REQUEST, Provenance.from_request(REQUEST), made_calls=0,
+                          needs_data=True)
+    for note in (first.note, second.note,
+                 "no tool was called, so this answer can only be guessed"):
+        verdict = check_answer(note, REQUEST, path(), made_calls=2)
+        assert not verdict.accepted and verdict.reason == "echoes_feedback"
+        again = check_answer(verdict.note, REQUEST, path(), made_calls=2)
+        assert again.reason == "echoes_feedback"  # nor its own note
+    # a decline in the model's own words still passes
+    assert check_answer("Sorry, I cannot book this flight.", REQUEST,
+                        Provenance.from_request(REQUEST), made_calls=0).accepted
