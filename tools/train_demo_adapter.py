@@ -5,7 +5,8 @@
 1. ``agentrt synth --generate 240 --seed 0`` — 240 generated demo requests (24 per category,
    asserted not to overlap the 52 evaluation tasks) solved by the programmatic teacher through
    the real agent, about 30 % of them with a repaired first mistake; only verified runs kept.
-2. ``agentrt finetune`` — LoRA r=8 on every linear layer of the last 12 decoder layers, one
+2. ``agentrt finetune`` — LoRA r=8 on every linear layer of the last 12 decoder layers, calls
+   as bare JSON (``--call-style bare``: the 0.5B model's ``<tool_call>`` token is dead), one
    epoch, bf16 on the CPU (≈45 minutes on 2 cores; CUDA when present).
 3. ``--install`` copies ``adapter.gguf`` and ``training.json`` into
    ``tools/agentrt_demo/data/adapter/``, where ``agentrt demo`` and ``agentrt eval`` pick it up.
@@ -24,7 +25,8 @@ from pathlib import Path
 #: the settings the shipped adapter was trained with (its training.json records them too)
 SYNTH = ["--generate", "240", "--seed", "0"]
 FINETUNE = ["--epochs", "1", "--rank", "8", "--alpha", "16", "--targets", "all",
-            "--top-layers", "12", "--lr", "3e-4", "--batch-tokens", "24576",
+            "--top-layers", "12", "--call-style", "bare", "--lr", "3e-4",
+            "--batch-tokens", "24576",
             "--micro-batch-tokens", "4096", "--checkpoint-every", "5", "--seed", "0"]
 SHIPPED = Path(__file__).resolve().parent / "agentrt_demo" / "data" / "adapter"
 

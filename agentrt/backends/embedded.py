@@ -55,16 +55,31 @@ __all__ = ["EmbeddedBackend", "EmbeddedStats"]
 log = get_logger(__name__)
 
 
-def adapter_call_bias(lora_path: Path | None) -> float:
-    """The ``decoding.call_bias`` that ``agentrt finetune`` measured for an adapter (its
-    ``training.json`` beside it), else 0."""
+def adapter_decoding(lora_path: Path | None) -> dict[str, Any]:
+    """The ``decoding`` section that ``agentrt finetune`` wrote for an adapter (its
+    ``training.json`` beside it): ``call_bias``, ``call_style``; empty when there is none."""
     if lora_path is None:
-        return 0.0
+        return {}
     try:
         manifest = json.loads((lora_path.parent / "training.json").read_text(encoding="utf-8"))
-        return float(manifest.get("decoding", {}).get("call_bias", 0.0))
+        decoding = manifest.get("decoding", {})
     except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+    return dict(decoding) if isinstance(decoding, dict) else {}
+
+
+def adapter_call_bias(lora_path: Path | None) -> float:
+    """The ``decoding.call_bias`` that ``agentrt finetune`` measured for an adapter, else 0."""
+    try:
+        return float(adapter_decoding(lora_path).get("call_bias", 0.0))
+    except (TypeError, ValueError):
         return 0.0
+
+
+def adapter_call_style(lora_path: Path | None) -> str:
+    """The call style an adapter was trained on (``decoding.call_style``), else ``tagged``."""
+    style = adapter_decoding(lora_path).get("call_style", "tagged")
+    return style if style in ("tagged", "bare") else "tagged"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +141,8 @@ class EmbeddedBackend:
     ``AGENTRT_TOOL_FORMAT`` sets the default.
     ``lora_path``: a llama.cpp LoRA adapter (GGUF, e.g. ``agentrt finetune``'s
     ``adapter.gguf``) applied to the model; saved KV states are kept apart per adapter.
+    ``call_bias`` and ``call_style`` (native format, see :mod:`~agentrt.backends.native`):
+    None takes what the adapter's ``training.json`` says, else 0 and ``tagged``.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 6144,
@@ -137,7 +154,7 @@ class EmbeddedBackend:
                  lazy_grammar: bool = True, lookahead: int = 4,
                  tool_format: str | None = None,
                  lora_path: str | os.PathLike[str] | None = None,
-                 call_bias: float | None = None) -> None:
+                 call_bias: float | None = None, call_style: str | None = None) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.lora_path = Path(lora_path).expanduser() if lora_path is not None else None
         if self.lora_path is not None and not self.lora_path.is_file():
@@ -148,6 +165,9 @@ class EmbeddedBackend:
         #: the native format's ``<tool_call>`` bias (see NativeFormat); None: the adapter's
         #: calibrated value from the training.json beside it, else 0
         self.call_bias = call_bias if call_bias is not None else adapter_call_bias(self.lora_path)
+        self.call_style = call_style or adapter_call_style(self.lora_path)
+        if self.call_style not in ("tagged", "bare"):
+            raise ConfigError(f"call_style must be tagged or bare, not {self.call_style!r}")
         fmt = (tool_format or os.environ.get("AGENTRT_TOOL_FORMAT") or "auto").lower()
         if fmt not in ("auto", "native", "json"):
             raise ConfigError(f"tool_format must be auto, native or json, not {fmt!r}")
@@ -362,7 +382,8 @@ class EmbeddedBackend:
             from agentrt.backends.native import NativeFormat
 
             try:
-                self._native = NativeFormat.for_model(llm, call_bias=self.call_bias) or False
+                self._native = NativeFormat.for_model(llm, call_bias=self.call_bias,
+                                                      call_style=self.call_style) or False
             except (BackendError, AttributeError, TypeError) as exc:  # e.g. an injected fake
                 log.warning("embedded.native_unavailable", error=str(exc))
                 self._native = False
@@ -406,15 +427,16 @@ class EmbeddedBackend:
                                     seed=seed, can_call=schema is not None)
         budget = max(1, min(sampling.max_tokens, self._settings["n_ctx"] - len(prompt) - 8))
         finish = "stop"
-        if is_call:
-            head = fmt.call_open
+        if is_call:  # bare style: the grammar writes the whole call, from its first "{"
+            bare = fmt.bare_calls and first != fmt.call_token
+            head = [] if bare else fmt.call_open
             grammar = self._grammar(schema)
         elif first in fmt.eog:
             head, grammar = [], None
         else:
             head, grammar = [first], None
         body, completion_tokens = "", len(head)
-        if head:
+        if head or grammar is not None:
             reply = llm.create_completion(prompt=[*prompt, *head], grammar=grammar, seed=seed,
                                           temperature=sampling.temperature, top_p=sampling.top_p,
                                           max_tokens=budget, stop=[CALL_CLOSE])

@@ -7,6 +7,15 @@ rendering of the conversation and the tools; the reply is either a call,
 ``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>``, or plain text — the final
 answer, a decline, or a clarifying question. Declining costs one turn of text: no pseudo-tool.
 
+Call styles. ``tagged`` (the default) is the template's own form above. ``bare`` writes a call
+as the JSON object alone, ``{"name": ..., "arguments": {...}}``, in the reply and in the
+conversation's earlier turns: what Qwen2.5-Coder-0.5B writes by itself. Its output row for the
+``<tool_call>`` token is barely trained, and a LoRA adapter cannot move it (``lm_head`` is tied
+to the embeddings and stays frozen), so an adapter trained on tagged calls learns *when* to
+call but still loses the first token to text. In the bare style a call opens with ``{``, an
+ordinary token whose logit the adapter does move. ``agentrt finetune --call-style bare``
+records the style in the adapter's ``training.json``, where the embedded backend reads it.
+
 Decoding (:class:`NativeDecoder`), two phases on one KV cache:
 
 1. the first token is chosen freely (greedy or sampled): the model's own choice between calling
@@ -37,13 +46,18 @@ from agentrt.protocol import FINISH
 __all__ = [
     "CALL_CLOSE",
     "CALL_OPEN",
+    "CALL_STYLES",
     "ChatTemplate",
     "NativeFormat",
+    "bare_call",
     "common_prefix",
     "native_call_schema",
     "native_messages",
     "render_prompt",
 ]
+
+#: how a call is written: the template's ``<tool_call>`` form, or the JSON object alone
+CALL_STYLES = ("tagged", "bare")
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
@@ -94,10 +108,17 @@ class ChatTemplate:
             raise BackendError(f"chat template failed to render: {exc}") from exc
 
 
-def native_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def bare_call(name: str, arguments: Any) -> str:
+    """One call in the bare style: ``{"name": …, "arguments": …}`` (the training target's text)."""
+    return json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
+
+
+def native_messages(messages: Sequence[Mapping[str, Any]], *, bare_calls: bool = False
+                    ) -> list[dict[str, Any]]:
     """OpenAI-format messages as chat templates expect them: tool-call arguments as objects
     (templates apply ``tojson`` to them), ``None`` content as "", a ``finish`` call as the
-    plain-text answer it stands for."""
+    plain-text answer it stands for. With ``bare_calls`` an assistant turn's calls become its
+    text, one :func:`bare_call` a line (any thought before them dropped, as in the reply)."""
     out: list[dict[str, Any]] = []
     for message in messages:
         msg = {k: v for k, v in message.items() if v is not None}
@@ -117,7 +138,12 @@ def native_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
                 msg["content"] = str(answer or msg["content"])
                 continue
             calls.append({**call, "function": fn})
-        if calls:
+        if calls and bare_calls:
+            msg.pop("tool_calls", None)
+            msg["content"] = "\n".join(bare_call(c["function"].get("name", ""),
+                                                 c["function"].get("arguments"))
+                                       for c in calls)
+        elif calls:
             msg["tool_calls"] = calls
         else:
             msg.pop("tool_calls", None)
@@ -131,9 +157,11 @@ def _offered(tools: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def render_prompt(template: ChatTemplate, messages: Sequence[Mapping[str, Any]],
-                  tools: Sequence[Mapping[str, Any]]) -> str:
-    """The exact prompt text of one native-format step (the same string the export trains on)."""
-    return template.render(native_messages(messages), tools=_offered(tools))
+                  tools: Sequence[Mapping[str, Any]], *, bare_calls: bool = False) -> str:
+    """The exact prompt text of one native-format step (the same string the export trains on);
+    ``bare_calls``: earlier calls in the bare style (module docstring)."""
+    return template.render(native_messages(messages, bare_calls=bare_calls),
+                           tools=_offered(tools))
 
 
 def native_call_schema(constraint: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -177,7 +205,7 @@ class NativeFormat:
     Not thread-safe: the caller holds the model's lock."""
 
     def __init__(self, llm: Any, template: ChatTemplate, *, top_k: int = 40,
-                 call_bias: float = 0.0) -> None:
+                 call_bias: float = 0.0, call_style: str = "tagged") -> None:
         import llama_cpp
 
         self._c = llama_cpp
@@ -190,6 +218,11 @@ class NativeFormat:
         #: call, but the token's logit stays several nats below the top. The bias is measured
         #: on the adapter's own training records (``agentrt.training.calibrate``).
         self.call_bias = float(call_bias)
+        if call_style not in CALL_STYLES:
+            raise BackendError(f"unknown call style {call_style!r}: one of {', '.join(CALL_STYLES)}")
+        #: calls written as bare JSON (prompt and reply): a call is then generated from its
+        #: first ``{`` under the grammar, with no ``<tool_call>`` put before it
+        self.bare_calls = call_style == "bare"
         vocab = llm._model.vocab
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(vocab))
         ends = [*self._special_ids("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end|>"),
@@ -201,13 +234,16 @@ class NativeFormat:
         self._openers: dict[int, bool] = {}
 
     @classmethod
-    def for_model(cls, llm: Any, *, call_bias: float = 0.0) -> NativeFormat | None:
+    def for_model(cls, llm: Any, *, call_bias: float = 0.0, call_style: str = "tagged"
+                  ) -> NativeFormat | None:
         """The native format of ``llm``'s GGUF, or None when its template renders no tools."""
         source = (getattr(llm, "metadata", None) or {}).get("tokenizer.chat_template")
         if not source:
             return None
         template = ChatTemplate(source)
-        return cls(llm, template, call_bias=call_bias) if template.supports_tools else None
+        if not template.supports_tools:
+            return None
+        return cls(llm, template, call_bias=call_bias, call_style=call_style)
 
     def _special_ids(self, *texts: str) -> list[int]:
         out = []
@@ -226,7 +262,8 @@ class NativeFormat:
     def prompt(self, messages: Sequence[Mapping[str, Any]],
                tools: Sequence[Mapping[str, Any]]) -> list[int]:
         """The rendered prompt as token ids (what the export's training text tokenizes to)."""
-        return self.tokenize(render_prompt(self.template, messages, tools))
+        return self.tokenize(render_prompt(self.template, messages, tools,
+                                           bare_calls=self.bare_calls))
 
     def starts_call(self, token: int) -> bool:
         """Whether a first token opens a call: the template's ``<tool_call>``, or the bare

@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                            "embed_tokens)")
     lora.add_argument("--top-layers", type=int, metavar="N",
                       help="adapt only the last N decoder layers (cheaper backward; default all)")
+    lora.add_argument("--call-style", choices=("tagged", "bare"), default="tagged",
+                      help="how calls are written: tagged, the chat template's <tool_call> "
+                           "form (default), or bare JSON objects — for a base whose "
+                           "<tool_call> token is barely trained, such as Qwen2.5-Coder-0.5B")
     lora.add_argument("--adapter-dtype", choices=("f16", "f32"), default="f16",
                       help="weights of the written adapters (default f16: half the bytes)")
     run = p.add_argument_group("training")
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         manifest = finetune(args.data, args.out, base=args.base, lora=lora, settings=settings,
                             max_length=args.max_length, adapter_dtype=args.adapter_dtype,
-                            resume=args.resume, on_step=on_step,
+                            resume=args.resume, on_step=on_step, call_style=args.call_style,
                             on_stage=lambda name: print(f"{name} …", file=sys.stderr))
     except KeyboardInterrupt:
         last = last_checkpoint(args.out)

@@ -9,6 +9,9 @@ own chat template — followed by the reply in the model's own format and the en
   since native decoding opens a call at its first token),
 * an answer, a decline or a question: the plain text.
 
+In the ``bare`` call style (``--call-style bare``, see :mod:`agentrt.backends.native`) a call is
+the JSON object alone, in the target and in the prompt's earlier turns alike.
+
 Prompt and reply are tokenized apart, as at inference (the prompt is tokenized; the reply is
 generated after it); the loss covers the reply tokens and the end of turn only.
 
@@ -21,12 +24,11 @@ padding stays small. Nothing here needs torch.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agentrt.backends.native import CALL_CLOSE, CALL_OPEN, ChatTemplate, render_prompt
+from agentrt.backends.native import CALL_CLOSE, CALL_OPEN, ChatTemplate, bare_call, render_prompt
 from agentrt.training.records import TrainingRecord
 
 __all__ = [
@@ -52,20 +54,24 @@ class StepText:
     target: str
 
 
-def reply_text(record: TrainingRecord) -> str:
-    """The reply in the model's native format (no end-of-turn token)."""
+def reply_text(record: TrainingRecord, *, bare: bool = False) -> str:
+    """The reply in the model's native format (no end-of-turn token); ``bare``: a call as the
+    JSON object alone."""
     call = record.call
     if call is None:
         return record.answer or ""
     name, arguments = call
-    body = json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
-    return f"{CALL_OPEN}\n{body}\n{CALL_CLOSE}"
+    body = bare_call(name, arguments)
+    return body if bare else f"{CALL_OPEN}\n{body}\n{CALL_CLOSE}"
 
 
-def step_text(template: ChatTemplate, record: TrainingRecord, *, eot: str) -> StepText:
-    """The prompt (``render_prompt``) and the target (reply + ``eot``) of ``record``."""
-    return StepText(prompt=render_prompt(template, record.messages, record.tools),
-                    target=reply_text(record) + eot)
+def step_text(template: ChatTemplate, record: TrainingRecord, *, eot: str,
+              bare: bool = False) -> StepText:
+    """The prompt (``render_prompt``) and the target (reply + ``eot``) of ``record``, calls in
+    the bare style when ``bare``."""
+    return StepText(prompt=render_prompt(template, record.messages, record.tools,
+                                         bare_calls=bare),
+                    target=reply_text(record, bare=bare) + eot)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

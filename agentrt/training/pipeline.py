@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentrt import __version__
 from agentrt._log import get_logger
-from agentrt.backends.native import ChatTemplate
+from agentrt.backends.native import CALL_STYLES, ChatTemplate
 from agentrt.errors import ConfigError
 from agentrt.training.base import (
     BaseModelInfo,
@@ -60,8 +60,8 @@ class FinetuneManifest(BaseModel):
     training: dict[str, Any]
     loss_curve: list[dict[str, Any]]
     artifacts: dict[str, Any]
-    #: how the embedded backend decodes with the adapter (``call_bias``: see
-    #: :mod:`agentrt.training.calibrate`); empty when it was not measured
+    #: how the embedded backend decodes with the adapter: ``call_style`` (tagged or bare) and,
+    #: for tagged calls, ``call_bias`` (:mod:`agentrt.training.calibrate`) where measured
     decoding: dict[str, Any] = {}
 
 
@@ -84,14 +84,20 @@ def _commit() -> str | None:
 
 
 def prepare(records: Sequence[TrainingRecord], info: BaseModelInfo, tokenizer: Tokenizer, *,
-            max_length: int) -> Packing:
-    """Render, tokenize and pack ``records`` for the base model."""
+            max_length: int, call_style: str = "tagged") -> Packing:
+    """Render, tokenize and pack ``records`` for the base model (calls in ``call_style``)."""
     template = ChatTemplate(info.chat_template)
     if not template.supports_tools:
         raise ConfigError(f"the chat template of {info.path} does not render tools; "
                           "finetune trains the native tool-call format")
-    texts = [step_text(template, r, eot=info.eot) for r in records]
+    texts = [step_text(template, r, eot=info.eot, bare=_bare(call_style)) for r in records]
     return pack(tokenize_steps(texts, tokenizer.encode), max_length=max_length)
+
+
+def _bare(call_style: str) -> bool:
+    if call_style not in CALL_STYLES:
+        raise ConfigError(f"unknown call style {call_style!r}: one of {', '.join(CALL_STYLES)}")
+    return call_style == "bare"
 
 
 def check_tokenizer(info: BaseModelInfo, tokenizer: Tokenizer, texts: Sequence[str]) -> int:
@@ -162,9 +168,11 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
              max_length: int = 6144, adapter_dtype: Literal["f16", "f32"] = "f16",
              resume: bool = False, on_step: Callable[[StepStats], None] | None = None,
              on_stage: Callable[[str], None] | None = None,
-             calibrate: bool = True) -> FinetuneManifest:
+             calibrate: bool = True, call_style: str = "tagged") -> FinetuneManifest:
     """Train a LoRA adapter on the records in ``data``; write it to ``out`` (module docstring).
-    ``on_stage`` hears each phase by name (progress for the CLI)."""
+    ``on_stage`` hears each phase by name (progress for the CLI). ``call_style``: how calls
+    are written (``tagged``, the template's form, or ``bare`` JSON: see
+    :mod:`agentrt.backends.native`); recorded in ``decoding`` for the embedded backend."""
     require("torch", "transformers", "peft", "gguf")
     lora = lora or LoraSettings()
     settings = settings or TrainSettings()
@@ -176,11 +184,12 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
     info = inspect_base(base)
     stage("loading the tokenizer")
     tokenizer = load_tokenizer(info)
-    packing = prepare(records, info, tokenizer, max_length=max_length)
+    bare = _bare(call_style)
+    packing = prepare(records, info, tokenizer, max_length=max_length, call_style=call_style)
     if not packing.sequences:
         raise ConfigError(f"every record is longer than --max-length {max_length} tokens")
     template = ChatTemplate(info.chat_template)
-    sample = [step_text(template, r, eot=info.eot) for r in records[:2]]
+    sample = [step_text(template, r, eot=info.eot, bare=bare) for r in records[:2]]
     check_tokenizer(info, tokenizer, [t.prompt + t.target for t in sample])
     stage("loading the base model")
     model = attach_lora(load_model(info), lora, seed=settings.seed)
@@ -196,10 +205,10 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
                                  metadata={"agentrt.base": str(info.identity.get("name", ""))})
     except ConfigError as exc:  # e.g. a base without a llama.cpp adapter form: PEFT only
         log.warning("finetune.no_gguf", reason=str(exc))
-    decoding: dict[str, Any] = {}
-    if gguf_path is not None and info.kind == "gguf" and calibrate:
+    decoding: dict[str, Any] = {"call_style": call_style}
+    if gguf_path is not None and info.kind == "gguf" and calibrate and not bare:
         stage("calibrating the first move (call or answer) in llama.cpp")
-        decoding = _calibrate(info.path, gguf_path, records)
+        decoding.update(_calibrate(info.path, gguf_path, records))
     curve_path = out / "loss.jsonl"
     curve = [StepStats(**json.loads(line)).to_dict()
              for line in curve_path.read_text(encoding="utf-8").splitlines() if line.strip()]

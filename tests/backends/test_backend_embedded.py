@@ -9,6 +9,7 @@ import pytest
 
 from agentrt.backends import EmbeddedBackend, Sampling
 from agentrt.backends.prompting import bound_thought
+from agentrt.errors import ConfigError
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (agentrt[embedded])")
 
@@ -124,3 +125,36 @@ async def test_real_native_call_and_answer(tools: list[dict[str, Any]]) -> None:
     assert cand.call is not None and cand.call.name in {t["function"]["name"] for t in tools}
     assert isinstance(cand.call.arguments, dict)
     assert free.kind == "answer" and free.answer and "<tool_call>" not in free.answer
+
+
+@pytest.mark.model
+async def test_real_native_call_in_the_bare_style(tools: list[dict[str, Any]]) -> None:
+    """``call_style="bare"`` (an adapter trained with ``--call-style bare``): no
+    ``<tool_call>`` is put before the call; the grammar writes the JSON object from its first
+    token, and the prompt shows earlier calls the same way."""
+    tools, constraint = _short(tools)
+    be = EmbeddedBackend(n_ctx=2048, call_style="bare")
+    system = {"role": "system", "content": "Use the tools."}
+    try:
+        [cand] = await be.propose(
+            [system, {"role": "user", "content": "Show me booking ABC123."}], tools=tools,
+            constraint=constraint, sampling=Sampling(seed=1, temperature=0.0, max_tokens=64))
+        fmt = be._native
+        assert fmt.bare_calls
+        assert cand.meta["format"] == "native" and cand.meta["finish_reason"] == "stop"
+        assert cand.kind == "call", cand
+        assert cand.call is not None
+        assert cand.call.name in {t["function"]["name"] for t in tools}
+        assert cand.meta["completion_tokens"] > 3  # the whole object came from the grammar
+        earlier = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c0", "type": "function", "function": {
+                "name": cand.call.name, "arguments": json.dumps(cand.call.arguments)}}]}
+        result = {"role": "tool", "tool_call_id": "c0", "content": "{}"}
+        prompt = fmt.detokenize(fmt.prompt([system, {"role": "user", "content": "x"}, earlier,
+                                            result], tools))
+    finally:
+        await be.aclose()
+    assert f'<|im_start|>assistant\n{{"name": "{cand.call.name}", "arguments": ' in prompt
+    assert "<tool_call>\n{" not in prompt.split("<|im_start|>user\nx", 1)[1]
+    with pytest.raises(ConfigError, match="call_style"):
+        EmbeddedBackend(n_ctx=2048, call_style="fenced")

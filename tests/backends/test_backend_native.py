@@ -96,3 +96,21 @@ def test_call_schema_drops_thought_and_finish() -> None:
     only_finish = {"anyOf": [step["anyOf"][1]]}
     assert native_call_schema(only_finish) is None
     assert native_call_schema(None) is None
+
+
+def test_bare_call_style_turns_calls_into_the_assistants_text() -> None:
+    calls = [{"id": "c1", "type": "function",
+              "function": {"name": "get_airport", "arguments": '{"code": "LIS"}'}},
+             {"id": "c2", "type": "function",
+              "function": {"name": "get_airport", "arguments": {"code": "MAD"}}}]
+    msg = {"role": "assistant", "content": "thinking", "tool_calls": calls}
+    [tagged] = native_messages([msg])
+    assert tagged["tool_calls"][0]["function"]["arguments"] == {"code": "LIS"}
+    [bare] = native_messages([msg], bare_calls=True)
+    assert "tool_calls" not in bare
+    assert bare["content"] == ('{"name": "get_airport", "arguments": {"code": "LIS"}}\n'
+                               '{"name": "get_airport", "arguments": {"code": "MAD"}}')
+    finish = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "f", "type": "function",
+         "function": {"name": "finish", "arguments": {"final_answer": "done"}}}]}
+    assert native_messages([finish], bare_calls=True)[0]["content"] == "done"

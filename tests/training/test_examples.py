@@ -111,3 +111,30 @@ def test_records_survive_a_json_round_trip(tmp_path: Path) -> None:
     [call, _] = _records(tmp_path)
     again = TrainingRecord.model_validate(json.loads(call.model_dump_json()))
     assert reply_text(again) == reply_text(call)
+
+
+def test_bare_style_writes_calls_as_json_in_the_target_and_the_history(tmp_path: Path) -> None:
+    """``--call-style bare``: the call is the JSON object alone, and the next step's prompt
+    shows that same text as the assistant's earlier turn — so a trajectory still packs into
+    one sequence, and the training text is what the template renders for those turns."""
+    template = ChatTemplate(TEMPLATE)
+    call, answer = _records(tmp_path)
+    assert reply_text(call, bare=True) == '{"name": "get_airport", "arguments": {"code": "LIS"}}'
+    assert reply_text(answer, bare=True) == ANSWER
+    for record in (call, answer):
+        text = step_text(template, record, eot=EOT, bare=True)
+        assert text.prompt == render_prompt(template, record.messages, record.tools,
+                                            bare_calls=True)
+        turn = template.render(native_messages([*record.messages, record.reply],
+                                               bare_calls=True),
+                               tools=[t for t in record.tools
+                                      if t["function"]["name"] != "finish"],
+                               add_generation_prompt=False)
+        assert turn == text.prompt + text.target + "\n"
+        assert "<tool_call>" not in text.target
+    second = step_text(template, answer, eot=EOT, bare=True)
+    assert reply_text(call, bare=True) + EOT in second.prompt  # the earlier call, as written
+    assert "<tool_call>\n{" not in second.prompt.split("<|im_start|>assistant", 1)[-1]
+    [seq] = pack(tokenize_steps([step_text(template, r, eot=EOT, bare=True)
+                                 for r in (call, answer)], chars), max_length=10_000).sequences
+    assert len(seq.spans) == 2
