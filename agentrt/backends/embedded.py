@@ -41,6 +41,7 @@ from typing import Any
 
 from agentrt._log import get_logger
 from agentrt.backends import llama_runtime, llama_sampling
+from agentrt.backends.adapters import adapter_call_bias, adapter_call_style
 from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.llama_prefix import PrefixStore
 from agentrt.backends.llama_threads import ThreadPolicy
@@ -53,33 +54,6 @@ from agentrt.errors import BackendError, ConfigError
 __all__ = ["EmbeddedBackend", "EmbeddedStats"]
 
 log = get_logger(__name__)
-
-
-def adapter_decoding(lora_path: Path | None) -> dict[str, Any]:
-    """The ``decoding`` section that ``agentrt finetune`` wrote for an adapter (its
-    ``training.json`` beside it): ``call_bias``, ``call_style``; empty when there is none."""
-    if lora_path is None:
-        return {}
-    try:
-        manifest = json.loads((lora_path.parent / "training.json").read_text(encoding="utf-8"))
-        decoding = manifest.get("decoding", {})
-    except (OSError, ValueError, TypeError, AttributeError):
-        return {}
-    return dict(decoding) if isinstance(decoding, dict) else {}
-
-
-def adapter_call_bias(lora_path: Path | None) -> float:
-    """The ``decoding.call_bias`` that ``agentrt finetune`` measured for an adapter, else 0."""
-    try:
-        return float(adapter_decoding(lora_path).get("call_bias", 0.0))
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def adapter_call_style(lora_path: Path | None) -> str:
-    """The call style an adapter was trained on (``decoding.call_style``), else ``tagged``."""
-    style = adapter_decoding(lora_path).get("call_style", "tagged")
-    return style if style in ("tagged", "bare") else "tagged"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
