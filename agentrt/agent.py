@@ -9,8 +9,8 @@ print(result.status, result.answer)
 An `Agent` holds configuration and one long-lived executor: every run builds its own search
 state and gets a view of that executor (its own policy and, if given, credentials) over one
 shared HTTP client — one connection pool and one OAuth2 token cache for every run — so many
-runs may share one agent, backend and toolset concurrently. A service opens the agent at startup
-and closes it at shutdown:
+runs may share one agent, backend and toolset concurrently (the executor side:
+:mod:`agentrt.agent_executor`). A service opens the agent at startup and closes it at shutdown:
 
 ```python
 async with Agent(backend, toolset, policy="allow") as agent:   # or: await agent.aclose()
@@ -23,22 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentrt._log import get_logger
+from agentrt.agent_executor import AgentExecutors, CallExecutor
 from agentrt.backends.base import Backend, Sampling
 from agentrt.errors import ConfigError
 from agentrt.grounding.identifiers import GroundingPlan
@@ -69,9 +62,7 @@ from agentrt.trace import log_event
 if TYPE_CHECKING:
     import httpx
 
-    from agentrt.executor import Executor
     from agentrt.executor.auth import Credentials, Secret
-    from agentrt.executor.observation import Observation
     from agentrt.executor.policy import ConfirmCallback, Policy
     from agentrt.toolset import Tool, Toolset
 
@@ -201,13 +192,7 @@ class AgentConfig(BaseModel):
             raise ConfigError(f"{source}: {problems}") from None
 
 
-class CallExecutor(Protocol):
-    """What a run needs of an executor: ``await execute(name, arguments) -> Observation``."""
-
-    async def execute(self, name: str, arguments: Any) -> Observation: ...
-
-
-class Agent:
+class Agent(AgentExecutors):
     """A tool-using agent: ``await agent.run(query)`` → :class:`RunResult`.
 
     ``config`` holds the run settings (:class:`AgentConfig`); its fields may also be given as
@@ -258,93 +243,16 @@ class Agent:
                               "") == "native"
         self.system = system_prompt(config.instructions, native=self.native)
         self._plan: GroundingPlan | None = None
-        #: the executors the agent opened, by the event loop their clients belong to (one,
-        #: unless run_sync is called from several threads at once)
-        self._opened: dict[asyncio.AbstractEventLoop, Executor] = {}
-        #: per loop, an async generator that closes that loop's executor when the loop shuts
-        #: down (``asyncio.run`` finalises async generators) — for callers who never close
-        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
-        self._opened_lock = threading.Lock()
         #: offered tool names → (tools as sent to the model, grammar constraint); the toolset
         #: never changes, so every run shares them
         self._tools_cache: dict[tuple[str, ...],
                                 tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         self._answer_constraint: dict[str, Any] | None = None
-        self._trust: bool | None = None
+        super().__init__()  # the executors it opens (agent_executor)
 
     @property
     def budget(self) -> Budget:
         return self.config.budget
-
-    # -- lifetime -----------------------------------------------------------------------------
-    async def __aenter__(self) -> Agent:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the executor (its HTTP client) the agent opened in this event loop; an
-        injected one is left alone. A later run opens a new one."""
-        loop = asyncio.get_running_loop()
-        with self._opened_lock:
-            executor = self._opened.pop(loop, None)
-            closer = self._closers.pop(loop, None)
-        if closer is not None:
-            await closer.aclose()  # its finally closes the executor
-        elif executor is not None:
-            await executor.aclose()
-
-    async def _closing(self, executor: Executor) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            with self._opened_lock:
-                for loop in [lp for lp, ex in self._opened.items() if ex is executor]:
-                    del self._opened[loop]
-                    self._closers.pop(loop, None)
-            await executor.aclose()
-
-    async def _close_with_loop(self) -> None:
-        """Tie the executor opened in this loop to the loop's shutdown (once per loop)."""
-        loop = asyncio.get_running_loop()
-        executor = self._opened.get(loop)
-        if executor is None or loop in self._closers:
-            return
-        closer = self._closers[loop] = self._closing(executor)
-        await closer.__anext__()
-
-    @property
-    def shared_executor(self) -> Executor | None:
-        """The executor this agent opened and shares by its runs in the running event loop
-        (outside one: the last one opened and not closed); None before the first run, after
-        :meth:`aclose`, and with an injected executor."""
-        with self._opened_lock:
-            try:
-                return self._opened.get(asyncio.get_running_loop())
-            except RuntimeError:
-                return next(reversed(self._opened.values()), None)
-
-    def _open_executor(self) -> Executor:
-        """The agent's own executor, opened on first use in this event loop. An HTTP client
-        belongs to the loop it was used in: a run in another loop (e.g. successive
-        :meth:`run_sync` calls, each closing its own) gets a fresh one."""
-        loop = asyncio.get_running_loop()
-        executor = self._opened.get(loop)
-        if executor is not None:
-            return executor
-        from agentrt.executor import Executor  # the network stage, imported when used
-
-        with self._opened_lock:
-            for dead in [lp for lp in self._opened if lp.is_closed()]:
-                del self._opened[dead]  # its loop is gone: nothing can close it any more
-                self._closers.pop(dead, None)
-            executor = self._opened.get(loop)
-            if executor is None:
-                executor = self._opened[loop] = Executor(
-                    self.toolset, credentials=self.credentials, policy=self.policy,
-                    base_urls=self.config.base_urls, transport=self.transport)
-        return executor
 
     # -- running ------------------------------------------------------------------------------
     async def run(self, query: str, *,
@@ -370,7 +278,7 @@ class Agent:
         grounding = self._grounding(query)
         executor = self._guarded(self._run_executor(policy, credentials), query)
         await self._close_with_loop()
-        checked = _CheckedCalls(self.toolset) if self._trusts_checks() else None
+        checked = self._checks()
         offered = self._offered_names(query)
         hooks = Hooks(
             propose=self._proposer(offered, demonstration),
@@ -453,69 +361,6 @@ class Agent:
                 _log.warning("grounding.spec_warning", pointer=warning.pointer,
                              reason=warning.reason)
         return RunGrounding(query, self.toolset, self._plan)
-
-    def _viewing(self, executor: CallExecutor, grounding: RunGrounding | None,
-                 checked: _CheckedCalls | None = None) -> Callable[[str, Any], Awaitable[Any]]:
-        """``executor.execute``, every observation shown to the run's grounding, ok bodies given
-        their compact view for the model. A call the run's check has just passed is sent as
-        ``prevalidated`` (validated once on its way from the model to the wire)."""
-        compact = self.config.compact_observations and getattr(
-            getattr(self.backend, "capabilities", None), "compact_observations", True)
-
-        async def send(name: str, arguments: Any) -> Any:
-            if checked is not None and checked.passed(name, arguments):
-                return await executor.execute(  # type: ignore[call-arg]
-                    name, arguments, prevalidated=True)
-            return await executor.execute(name, arguments)
-
-        if grounding is None:
-            return send
-
-        async def execute(name: str, arguments: Any) -> Any:
-            obs = await send(name, arguments)
-            grounding.observed(obs)
-            if compact and getattr(obs, "ok", False) and getattr(obs, "body", None) is not None:
-                view = grounding.view(name, obs.body)
-                if view is not None and hasattr(obs, "__dataclass_fields__"):
-                    obs = replace(obs, view=view)
-            return obs
-
-        return execute
-
-    def _guarded(self, executor: CallExecutor, query: str) -> CallExecutor:
-        """Under the ``guard`` policy, the run's executor keeps the provenance of every
-        argument (:mod:`agentrt.executor.guard`); any other policy needs none."""
-        if getattr(getattr(executor, "policy", None), "mode", None) != "guard":
-            return executor
-        from agentrt.executor.guard import GuardedExecutor, guard_executor
-
-        if isinstance(executor, GuardedExecutor):  # already (e.g. an injected one)
-            return executor
-        return guard_executor(executor, query=query, toolset=self.toolset,
-                              plan=self._plan)
-
-    def _trusts_checks(self) -> bool:
-        """Whether the executor validates with this agent's toolset, so that a call the search
-        has checked need not be checked again (an injected stranger validates as it likes)."""
-        if self.executor is None:
-            return True
-        if self._trust is None:  # decided once: the executor and the toolset stay
-            from agentrt.executor import Executor
-
-            self._trust = isinstance(self.executor, Executor) \
-                and self.executor.toolset is self.toolset
-        return self._trust
-
-    def _run_executor(self, policy: PolicyMode | Policy | ConfirmCallback | None,
-                      credentials: Credentials | Mapping[str, Secret] | None) -> CallExecutor:
-        """The injected executor, else a view of the agent's own with this run's policy and
-        credentials (the agent's when not given)."""
-        if self.executor is not None:
-            return self.executor
-        shared = self._open_executor()
-        if policy is None and credentials is None:
-            return shared
-        return shared.view(policy=policy, credentials=credentials)
 
     def _offered_names(self, query: str) -> list[str]:
         names = [t.name for t in self.toolset.tools]
@@ -603,26 +448,3 @@ class Agent:
                 await maybe_await(sink(event))
 
         return emit
-
-
-class _CheckedCalls:
-    """One run's argument check (the search's ``check`` hook) remembering which calls passed,
-    so that the executor is told not to validate the very same arguments again. A call is
-    known by the identity of its arguments object (the search hands the checked object to
-    ``execute``) and its tool name; anything else is validated by the executor as usual."""
-
-    __slots__ = ("_passed", "_toolset")
-
-    def __init__(self, toolset: Toolset) -> None:
-        self._toolset = toolset
-        self._passed: dict[int, tuple[str, Any]] = {}
-
-    def check(self, name: str, arguments: Any) -> list[Any]:
-        violations = self._toolset.validate(name, arguments)
-        if not violations and isinstance(arguments, Mapping):
-            self._passed[id(arguments)] = (name, arguments)  # held: the id stays unique
-        return violations
-
-    def passed(self, name: str, arguments: Any) -> bool:
-        entry = self._passed.get(id(arguments))
-        return entry is not None and entry[0] == name and entry[1] is arguments

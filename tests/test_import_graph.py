@@ -37,7 +37,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mcp", ("agentrt.mcp",)),
     ("prompts", ("agentrt.prompts",)),
     ("trace", ("agentrt.trace", "agentrt.demonstrations", "agentrt.otel")),
-    ("agent", ("agentrt.agent",)),
+    ("agent", ("agentrt.agent", "agentrt.agent_executor")),
     ("evaluation", ("agentrt.evaluation",)),
     ("synth", ("agentrt.synth",)),
     ("training", ("agentrt.training",)),
