@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from agentrt.cli.render import LiveRenderer, render_tree
+from agentrt.cli.render import ANSI, LiveRenderer, render_tree
+from agentrt.cli.render_text import Describer, Tone
 from agentrt.executor.redact import DEFAULT_REDACTOR
 from agentrt.protocol import EventKind
 from agentrt.search import Node, SearchEvent
@@ -20,7 +21,7 @@ class _Terminal(io.StringIO):
 
 
 def _ev(kind: EventKind | str, node: int, **data: object) -> SearchEvent:
-    return SearchEvent(kind=kind, node=node, data=data)
+    return SearchEvent(kind=EventKind(kind), node=node, data=data)
 
 
 def test_live_rendering_layout() -> None:
@@ -79,9 +80,22 @@ def test_ascii_fallback() -> None:
 
 
 def test_every_event_kind_has_a_handler_or_is_ignored() -> None:
-    handled, ignored = set(LiveRenderer.HANDLERS), set(LiveRenderer.IGNORED)
+    handled, ignored = set(Describer.HANDLERS), set(Describer.IGNORED)
     assert handled | ignored == set(EventKind)
     assert not handled & ignored
+
+
+def test_every_tone_has_a_colour() -> None:
+    assert set(ANSI) == set(Tone)
+
+
+def test_colour_paints_each_part_of_a_line() -> None:
+    out = _Terminal()
+    r = LiveRenderer(out, color=True)
+    r(_ev("run_started", 0, query="q", mode="dfs"))
+    r(_ev("call_executed", 1, tool="t", arguments={}, outcome="http_error", status_code=500))
+    assert out.getvalue() == ("\033[1msearch (dfs): \033[0mq\n"
+                              "  → t()  \033[31mhttp_error 500\033[0m\n")
 
 
 def test_every_event_kind_renders_without_error() -> None:
@@ -93,8 +107,8 @@ def test_every_event_kind_renders_without_error() -> None:
 
 
 def test_a_misspelt_kind_fails_loudly() -> None:
-    with pytest.raises(ValueError, match="anwser"):
-        _ev("anwser", 1, answer="x")
+    with pytest.raises(ValueError, match="anwser"):  # a string is checked when it is built
+        SearchEvent(kind="anwser", node=1, data={"answer": "x"})  # type: ignore[arg-type]
 
 
 def test_budget_exhausted_names_the_limit() -> None:

@@ -18,6 +18,7 @@ from agentrt.cli.render import (
     render_result,
     rich_console,
 )
+from agentrt.cli.render_text import Tone
 from agentrt.protocol import EventKind
 from agentrt.search import SearchEvent
 from agentrt.search.result import RunResult, RunStatus
@@ -171,5 +172,64 @@ def test_no_color_on_a_terminal_is_byte_identical(monkeypatch: pytest.MonkeyPatc
     assert not fancy(Console(force_terminal=True, file=io.StringIO(), width=100))
 
 
-def test_rich_renderer_handles_every_kind() -> None:
-    assert set(RichLiveRenderer.HANDLERS) == set(LiveRenderer.HANDLERS)
+#: every kind of event, in an order where the tree's order is the order of the events
+EVERY_KIND = [
+    *EVENTS[:2],
+    _ev("candidate_rejected", 5, status="rejected_invalid", tool="book",
+        violations=["$.offer_id is missing"]),  # the same again: one line, ×2
+    *EVENTS[2:10],
+    _ev("answer_rejected", 6, answer="Booked", reason="no reference"),
+    _ev("compensated", 4, tool="cancel_flight_booking", outcome="ok"),
+    EVENTS[10],
+    _ev("budget_exhausted", 0, limit="max_model_calls"),
+    EVENTS[11],
+]
+GUIDES = re.compile(r"^((?:[│ ]   |[├└]── )*)(.*)$")
+
+
+def _plain_rows(events: list[SearchEvent], verbose: bool) -> list[tuple[int, str]]:
+    """(depth, text) of each line the plain renderer writes (the heading: depth -1)."""
+    rows = []
+    for line in _plain(events, verbose).splitlines():
+        text = line.lstrip(" ")
+        rows.append(((len(line) - len(text)) // 2 - 1, text))
+    return rows
+
+
+def _rich_rows(events: list[SearchEvent], verbose: bool) -> list[tuple[int, str]]:
+    """(depth, text) of each line of the rich tree, printed on a console without colour."""
+    renderer = RichLiveRenderer(Console(file=_Pipe(), width=400), verbose=verbose)
+    for e in events:
+        renderer(e)
+    renderer.pause()
+    buf = _Pipe()
+    Console(file=buf, no_color=True, color_system=None, width=400).print(renderer.tree)
+    assert "\x1b" not in buf.getvalue()
+    rows = []
+    for line in buf.getvalue().splitlines():
+        match = GUIDES.match(line.rstrip())
+        assert match is not None
+        rows.append((len(match[1]) // 4 - 1, match[2]))
+    return rows
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_both_renderers_show_the_same_texts_at_the_same_depths(verbose: bool) -> None:
+    assert {e.kind for e in EVERY_KIND} == set(EventKind)
+    plain, rich = _plain_rows(EVERY_KIND, verbose), _rich_rows(EVERY_KIND, verbose)
+    assert rich == plain
+    assert (0, "✗ book rejected (invalid): $.offer_id is missing  ×2") in plain
+    assert (2, "$ committed: the change is made (create_flight_booking)") in plain
+    assert (2, "↩ undone with cancel_flight_booking: ok") in plain
+    assert plain[-1] == (0, "! budget exhausted: max_model_calls")
+    assert any("· model:" in text for _, text in plain) == verbose
+
+
+def test_the_rich_names_are_importable_from_render() -> None:
+    from agentrt.cli import render, render_rich
+
+    for name in set(render_rich.__all__) & set(render.__all__):
+        assert getattr(render, name) is getattr(render_rich, name)
+    assert {"RichLiveRenderer", "answer_panel", "calls_table", "fancy", "rich_console",
+            "rich_tree", "tools_table"} <= set(render.__all__)
+    assert set(render_rich.STYLES) == set(Tone)
