@@ -299,7 +299,10 @@ class Agent(AgentExecutors):
             "system": self.system, "demonstration": demonstration,
             "tools": self._result_tools(offered)})
         # the trace leaves the process: every secret any executor knows of is scrubbed (the
-        # common case, nothing to scrub, costs one serialisation and no re-validation)
+        # common case, nothing to scrub, costs one JSON serialisation — pydantic's own — and
+        # one substring test per secret form and credential word; no walk, no re-validation)
+        if DEFAULT_REDACTOR.clean_text(result.to_json()):
+            return result
         data = result.to_dict()
         scrubbed = DEFAULT_REDACTOR.scrub(data)
         return result if scrubbed is data else RunResult.model_validate(scrubbed)

@@ -30,6 +30,8 @@ Both extensions are read from the tool's operation in the spec document (:func:`
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -193,6 +195,25 @@ def _collect(doc: _Doc, node: Any, key: str, out: dict[str, bool], name: str = "
 class _ToolMarks:
     consequential: Mapping[str, bool]
     free_text: Mapping[str, bool]
+
+
+#: per toolset, the marks of each tool read from its spec (a toolset and its documents do not
+#: change, so every run and every ledger over one toolset shares them); dropped with the toolset
+_MARKS: weakref.WeakKeyDictionary[Toolset, dict[str, tuple[Tool, _ToolMarks]]] = \
+    weakref.WeakKeyDictionary()
+_MARKS_LOCK = threading.Lock()
+
+
+def tool_marks(toolset: Toolset, tool: Tool) -> _ToolMarks:
+    """:func:`_marks` of ``tool`` in ``toolset``, read from the spec once per toolset."""
+    per_tool = _MARKS.get(toolset)
+    entry = per_tool.get(tool.name) if per_tool is not None else None
+    if entry is not None and entry[0] is tool:
+        return entry[1]
+    marks = _marks(toolset, tool)
+    with _MARKS_LOCK:
+        _MARKS.setdefault(toolset, {})[tool.name] = (tool, marks)
+    return marks
 
 
 def _marks(toolset: Toolset, tool: Tool) -> _ToolMarks:

@@ -40,12 +40,12 @@ from agentrt.grounding.roles import (
     CONSEQUENTIAL_EXTENSION,
     FREE_TEXT_EXTENSION,
     Role,
-    _marks,
     _ToolMarks,
     argument_role,
     free_text_leaves,
     is_free_text,
     split_free_text,
+    tool_marks,
 )
 from agentrt.grounding.values import extract_facts, norm_text
 from agentrt.toolset import Toolset
@@ -200,12 +200,10 @@ class TrustLedger:
         self._calls = 0
         #: call numbers whose result is tainted (their arguments came from untrusted text)
         self.tainted: list[int] = []
-        self._marks: dict[str, _ToolMarks] = {}
 
     def marks(self, tool: Tool) -> _ToolMarks:
-        if tool.name not in self._marks:
-            self._marks[tool.name] = _marks(self.toolset, tool)
-        return self._marks[tool.name]
+        """The spec's marks on ``tool`` (read once per toolset, shared by every ledger)."""
+        return tool_marks(self.toolset, tool)
 
     # -- feeding -----------------------------------------------------------------------------
     def record(self, tool: str, arguments: Any, body: Any, *, ok: bool = True) -> int:
