@@ -444,6 +444,8 @@ class Agent(AgentExecutors):
 
     def _events(self, extra: EventCallback | None) -> EventCallback:
         sinks = [s for s in (self.on_event, extra) if s is not None]
+        if not sinks:  # the log only: a plain call (the search awaits nothing for it)
+            return log_event
 
         async def emit(event: SearchEvent) -> None:
             log_event(event)

@@ -38,6 +38,10 @@ class _Stop(Exception):
         self.status, self.reason, self.limit = status, reason, limit
 
 
+#: ``asyncio.timeout`` (Python 3.11+), else None (``asyncio.wait_for``, one task per request)
+_timeout = getattr(asyncio, "timeout", None)
+
+
 def _desc(tool: str | None, arguments: Any) -> str:
     return call_key(tool or "?", arguments).replace(":", "(", 1) + ")"
 
@@ -74,9 +78,13 @@ class _Search:
                               tools_used=tuple(dict.fromkeys(s.tool for s in path)),
                               answer_only=answer_only)
         started = self.clock()
+        remaining = self.meter.remaining_seconds()
         try:
-            cands = await asyncio.wait_for(self.hooks.propose(request),
-                                           self.meter.remaining_seconds())
+            if _timeout is not None:  # the request runs in this task: no task per request
+                async with _timeout(remaining):
+                    cands = await self.hooks.propose(request)
+            else:
+                cands = await asyncio.wait_for(self.hooks.propose(request), remaining)
         except asyncio.TimeoutError:
             raise _Stop("out_of_budget", "budget exhausted: max_seconds (model request)",
                         "max_seconds") from None

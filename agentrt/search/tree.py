@@ -92,6 +92,8 @@ class ObservationRecord(BaseModel):
 
 #: fields every dumped node carries, default or not
 _ALWAYS = frozenset({"id", "parent", "depth", "kind", "status", "children"})
+#: no default (a key the dump has that the model's fields have not)
+_MISSING = object()
 
 
 # Nodes are filled in while the search runs (outcome, children), hence not frozen; each belongs
@@ -176,12 +178,11 @@ class Node(BaseModel):
         # arguments even when they are empty
         data: dict[str, Any] = handler(self)
         defaults = _defaults(type(self))
-
-        def keep(key: str, value: Any) -> bool:
-            return (key in _ALWAYS or key not in defaults
-                    or (key == "arguments" and self.kind == "call") or value != defaults[key])
-
-        return {key: value for key, value in data.items() if keep(key, value)}
+        missing = _MISSING
+        call = self.kind == "call"
+        return {key: value for key, value in data.items()
+                if key in _ALWAYS or (default := defaults.get(key, missing)) is missing
+                or value != default or (call and key == "arguments")}
 
     def to_dict(self) -> dict[str, Any]:
         """The node and its subtree as plain JSON-able data (default fields left out)."""
