@@ -177,7 +177,9 @@ class Provenance:
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_request(cls, text: str) -> Provenance:
-        return cls(text)
+        """The ledger of ``text`` alone; immutable, so one run's grounding and its trust
+        ledger (and runs of the same request) share it: the request is read once."""
+        return _of_request(text) if cls is Provenance else cls(text)
 
     @classmethod
     def build(cls, request: str,
@@ -351,3 +353,8 @@ ValueLedger = Provenance
 def _ordered_words(text: str) -> Iterator[str]:
     for m in _WORD.finditer(text):
         yield m.group(0).casefold()
+
+
+@functools.lru_cache(maxsize=256)
+def _of_request(text: str) -> Provenance:
+    return Provenance(text)

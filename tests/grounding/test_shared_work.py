@@ -52,3 +52,15 @@ def test_another_toolset_reads_its_own_marks(reads: list[str]) -> None:
         assert tool is not None
         assert TrustLedger("hi", ts).marks(tool).free_text == {"blurb": True, "summary": False}
     assert reads == ["read_inbox", "read_inbox"]
+
+
+def test_a_request_is_read_once_and_its_ledger_never_changes() -> None:
+    from agentrt.grounding.provenance import Provenance
+
+    text = "Is flight AF1234 on 2026-12-01 still at 120 EUR?"
+    root = Provenance.from_request(text)
+    assert Provenance.from_request(text) is root  # the run's grounding and trust ledger
+    grown = root.with_observation("get_flight", {"id": "XY9876", "price": 99}, node=1)
+    assert grown.source("XY9876") is not None
+    assert root.source("XY9876") is None and root.observations == ()  # shared: unchanged
+    assert root.in_request("AF1234") and Provenance.from_request("other") is not root
