@@ -3,6 +3,13 @@
 Checks are JSON Schema 2020-12 validators (jsonschema), compiled once per tool and cached; no
 JSON Schema rule is re-implemented here. This module only turns jsonschema's errors into
 `Violation` values whose messages a small model can read and act on.
+
+The verdict "valid" — the common case, asked for every call and every response — comes from
+jsonschema-rs (a core dependency: openapi-spec-validator's fast backend) where a schema uses
+only keywords both libraries read alike (`_rs_validator`: no ``format``, ``pattern``,
+``$ref``, ``multipleOf``, ``uniqueItems``, ``unevaluated*``…); anything it calls invalid, any
+value it cannot take, and every other schema go to jsonschema, which alone writes the
+violations.
 """
 
 from __future__ import annotations
@@ -105,14 +112,79 @@ def unknown_tool(name: str, known: Iterable[str]) -> Violation:
                      suggestions=tuple(near))
 
 
+#: keywords whose meaning jsonschema and jsonschema-rs may read differently (formats are checked
+#: by jsonschema's format checker only, regex dialects differ, references resolve differently,
+#: float arithmetic and equality edge cases): a schema using any of them is checked by
+#: jsonschema alone
+_RS_UNSAFE = frozenset({
+    "format", "pattern", "patternProperties", "$ref", "$dynamicRef", "$recursiveRef", "$id",
+    "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$schema", "$vocabulary", "multipleOf",
+    "uniqueItems", "unevaluatedProperties", "unevaluatedItems", "contentEncoding",
+    "contentMediaType", "contentSchema", "dependentSchemas", "dependencies", "propertyNames"})
+#: keywords holding one subschema, and those holding a list or a name → subschema map of them
+_ONE_SCHEMA = ("items", "additionalProperties", "not", "contains", "if", "then", "else",
+               "additionalItems")
+_SCHEMA_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_MAP = ("properties", "$defs", "definitions")
+
+
+def _rs_safe(schema: Any, depth: int = 0) -> bool:
+    """Whether every keyword of ``schema`` (walked through its subschemas) is one both
+    libraries read alike; annotations and unknown keywords (``x-…``, ``nullable``) count as
+    alike: both ignore them."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, Mapping) or depth > 32:
+        return False
+    if any(key in _RS_UNSAFE for key in schema):
+        return False
+    for key in _ONE_SCHEMA:
+        if key in schema and not _rs_safe(schema[key], depth + 1):
+            return False
+    for key in _SCHEMA_LIST:
+        subs = schema.get(key)
+        if subs is not None and not (isinstance(subs, list)
+                                     and all(_rs_safe(sub, depth + 1) for sub in subs)):
+            return False
+    for key in _SCHEMA_MAP:
+        subs = schema.get(key)
+        if subs is not None and not (isinstance(subs, Mapping)
+                                     and all(_rs_safe(sub, depth + 1) for sub in subs.values())):
+            return False
+    return True
+
+
+def _rs_validator(schema: Mapping[str, Any]) -> Any:
+    """A jsonschema-rs 2020-12 validator for ``schema`` where it is safe (:func:`_rs_safe`)
+    and the library is installed, else None."""
+    if not _rs_safe(schema):
+        return None
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a core dependency
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator(dict(schema))
+    except Exception:  # a schema it will not compile: jsonschema alone
+        return None
+
+
 class ArgumentValidator:
     """A compiled validator for one JSON Schema (a tool's arguments or a response)."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
         self._v = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        #: the fast "valid" verdict (see the module docstring); None: jsonschema decides alone
+        self._fast = _rs_validator(schema)
 
     def violations(self, instance: Any) -> list[Violation]:
+        if self._fast is not None:
+            try:
+                if self._fast.is_valid(instance):
+                    return []
+            except (ValueError, TypeError, OverflowError):  # not a JSON value it can take
+                pass
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # odd regexes in real specs
             if self._v.is_valid(instance):  # the common case: no error objects to build
