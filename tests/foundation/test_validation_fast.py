@@ -33,7 +33,8 @@ def _schemas() -> list[tuple[str, dict[str, Any]]]:
 
     from agentrt_demo.specs import spec_path
 
-    sets = [("bench", Toolset.from_spec(SPEC)), ("flights", Toolset.from_spec(spec_path("flights"))),
+    sets = [("bench", Toolset.from_spec(SPEC)),
+            ("flights", Toolset.from_spec(spec_path("flights"))),
             ("hotels", Toolset.from_spec(spec_path("hotels")))]
     files = corpus_files()
     if files:
