@@ -70,6 +70,7 @@ __all__ = ["Agent", "AgentConfig", "CallExecutor", "compensation_arguments"]
 
 _log = get_logger(__name__)
 EventCallback = Callable[[SearchEvent], Any]
+_DEFAULT_SAMPLING = Sampling()
 #: how many offered-tool subsets keep their rendered tools between runs
 _TOOLS_CACHE_SIZE = 256
 #: id-like argument names a compensation may take, and the response keys that can fill them
@@ -248,6 +249,8 @@ class Agent(AgentExecutors):
         self._tools_cache: dict[tuple[str, ...],
                                 tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
         self._answer_constraint: dict[str, Any] | None = None
+        #: the config's sampling at temperature 0 (the first request at a node)
+        self._greedy: tuple[Sampling, Sampling] | None = None
         super().__init__()  # the executors it opens (agent_executor)
 
     @property
@@ -408,9 +411,11 @@ class Agent(AgentExecutors):
         """The first single-candidate request at a node is greedy (the model's best guess);
         a node asked again (after a rejection or a failure), or asked for several candidates,
         is sampled — greedy decoding would only repeat itself there."""
-        sampling = self.config.sampling or Sampling()
+        sampling = self.config.sampling or _DEFAULT_SAMPLING
         if request.n == 1 and not request.feedback:
-            return replace(sampling, temperature=0.0)
+            if self._greedy is None or self._greedy[0] is not sampling:  # frozen: made once
+                self._greedy = (sampling, replace(sampling, temperature=0.0))
+            return self._greedy[1]
         return sampling
 
     def _facts(self, name: str) -> ToolFacts:

@@ -6,6 +6,7 @@ prune, back up, within a budget. The algorithm and its side-effect rules are doc
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,7 +64,9 @@ class _Search:
     # -- events ------------------------------------------------------------------------------
     async def emit(self, kind: EventKind, node: int, **data: Any) -> None:
         if self.hooks.on_event is not None:
-            await maybe_await(self.hooks.on_event(SearchEvent(kind=kind, node=node, data=data)))
+            done = self.hooks.on_event(SearchEvent(kind=kind, node=node, data=data))
+            if done is not None and inspect.isawaitable(done):  # an async sink
+                await done
 
     # -- the callables, metered --------------------------------------------------------------
     async def propose(self, node: Node, path: tuple[Step, ...], feedback: list[Feedback],

@@ -56,3 +56,19 @@ async def test_events_reach_the_log_and_the_listeners_alike() -> None:
     events = [e["event"] for e in quiet]
     assert events[0] == "search.run_started" and events[-1] == "search.run_finished"
     assert events == [e["event"] for e in heard] == [f"search.{k}" for k in seen]
+
+
+async def test_the_first_request_at_a_node_is_greedy_and_a_repeat_is_sampled() -> None:
+    from agentrt.backends.base import Capabilities, Sampling
+    from agentrt.testing import call
+
+    backend = ScriptedBackend([call("no_such_tool"), answer("Hello!"), answer("Hello again!")],
+                              capabilities=Capabilities(native_n=False))  # one per request
+    agent = Agent(backend, Toolset.from_spec(SPEC), policy="allow",
+                  sampling=Sampling(temperature=0.5, top_p=0.9))
+    await agent.run("hi")
+    await agent.run("hi")  # a second run: greedy again
+    await agent.aclose()
+    seen = [(r.sampling.temperature, r.sampling.top_p) for r in backend.requests
+            if r.sampling is not None]
+    assert seen == [(0.0, 0.9), (0.5, 0.9), (0.0, 0.9)]
