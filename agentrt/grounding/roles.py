@@ -29,6 +29,7 @@ Both extensions are read from the tool's operation in the spec document (:func:`
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import weakref
@@ -77,6 +78,21 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in _SPLIT.split(name) if w]
 
 
+_PATH_PARTS = re.compile(r"\.|\[\d*\]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_keys(path: str) -> tuple[str, ...]:
+    """The property names on ``path`` (``hotels[0].reviews[1]`` → hotels, reviews)."""
+    return tuple(k for k in _PATH_PARTS.split(path) if k)
+
+
+@functools.lru_cache(maxsize=4096)
+def _prose_path(path: str) -> bool:
+    """Whether a property on ``path`` is named like prose (its last word)."""
+    return any((words := _words(k)) and words[-1] in _PROSE_KEYS for k in _path_keys(path))
+
+
 # -- free text in results ---------------------------------------------------------------------
 def is_free_text(path: str, value: Any, marks: Mapping[str, bool] | None = None) -> bool:
     """Whether the string ``value`` at ``path`` (``hotels[0].reviews[1]``) of a result is text
@@ -84,12 +100,11 @@ def is_free_text(path: str, value: Any, marks: Mapping[str, bool] | None = None)
     response schema's ``x-agentrt-free-text``."""
     if not isinstance(value, str):
         return False
-    keys = [k for k in re.split(r"\.|\[\d*\]", path) if k]
     if marks:
-        for key in reversed(keys):
+        for key in reversed(_path_keys(path)):
             if key in marks:
                 return marks[key]
-    if any(_words(k)[-1:] and _words(k)[-1] in _PROSE_KEYS for k in keys):
+    if _prose_path(path):
         return True
     return len(value.split()) >= _PROSE_WORDS
 
@@ -242,7 +257,7 @@ def argument_role(path: str, value: Any, schema: Mapping[str, Any] | None = None
     """(role, why) of the argument at ``path`` (``guest.email``, ``passengers[0].last_name``)
     with ``schema`` (its JSON Schema); ``references``: the tool's identifier-like argument
     paths (generic: ``passengers[].id``); ``marks``: ``x-agentrt-consequential`` by name."""
-    keys = [k for k in re.split(r"\.|\[\d*\]", path) if k]
+    keys = list(_path_keys(path))
     leaf = keys[-1] if keys else path
     schema = schema or {}
     if marks:
