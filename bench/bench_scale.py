@@ -4,6 +4,7 @@ on the same server in the same process, plus the per-step overhead and spec load
     python bench/bench_scale.py [--levels 1,10,100,1000] [--min-runs 200] [--pairs 300]
                                 [--deadline 110] [--skip-spec]
     python bench/bench_scale.py --levels "" --pairs 0        # spec loading only
+    python bench/bench_scale.py --targets in-process --skip-spec  # no server process
 
 * ``runs``: for each concurrency level c, ``max(c, min-runs)`` runs of a scripted model (one
   GET through the executor, then an answer) on one default ``Agent`` — its own executor, one
@@ -368,11 +369,13 @@ async def amain(ns: argparse.Namespace) -> None:
           f"{os.getloadavg()[0]:.2f}")
     print("runs (scripted model, one GET + answer per run; default Agent, one client):")
     results: dict[str, Any] = {"scale": []}
-    if levels:
+    targets = {t.strip() for t in ns.targets.split(",") if t.strip()}
+    if levels and "uvicorn" in targets:
         with uvicorn_server() as url:  # each target gets its share of the time
             results["scale"] += await scale("uvicorn", url, levels, ns.min_runs,
                                             Deadline(min(deadline.left, ns.deadline * 0.4)))
-    if levels and "transport" in inspect.signature(Agent).parameters:  # (older: uvicorn only)
+    if levels and "in-process" in targets \
+            and "transport" in inspect.signature(Agent).parameters:  # (older: uvicorn only)
         results["scale"] += await scale("in-process", None, levels, ns.min_runs,
                                         Deadline(min(deadline.left, ns.deadline * 0.3)))
     if deadline.left > 10 and ns.pairs and any(
@@ -412,6 +415,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--deadline", type=float, default=110.0)
     parser.add_argument("--skip-spec", action="store_true")
+    parser.add_argument("--targets", default="uvicorn,in-process",
+                        help="which servers the runs go to (comma-separated)")
     parser.add_argument("--json", default="", help="also write the figures to this file")
     ns = parser.parse_args(argv)
     asyncio.run(amain(ns))
