@@ -61,6 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--max-length", type=int, default=6144,
                      help="longest sequence; longer records are dropped and counted (default "
                           "6144, the embedded backend's context)")
+    run.add_argument("--holdout", type=float, default=0.0, metavar="SHARE",
+                     help="keep this share of the tasks (whole) out of training and score base "
+                          "and adapter on them: loss, replies written exactly, tool chosen "
+                          "(training.json 'evaluation'; default 0)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--checkpoint-every", type=int, default=10, metavar="STEPS")
     run.add_argument("--resume", action="store_true", help="continue from OUT's last checkpoint")
@@ -133,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = finetune(args.data, args.out, base=args.base, lora=lora, settings=settings,
                             max_length=args.max_length, adapter_dtype=args.adapter_dtype,
                             resume=args.resume, on_step=on_step, call_style=args.call_style,
+                            holdout=args.holdout,
                             on_stage=lambda name: print(f"{name} …", file=sys.stderr))
     except KeyboardInterrupt:
         last = last_checkpoint(args.out)
@@ -149,6 +154,13 @@ def run(args: argparse.Namespace) -> int:
     if d["dropped_too_long"]:
         print(f"{len(d['dropped_too_long'])} record(s) longer than --max-length "
               f"{args.max_length} were left out: {d['dropped_too_long']}")
+    if manifest.evaluation:
+        e = manifest.evaluation
+        print(f"held out {e['tasks']} task(s), {e['records']} record(s): " + "; ".join(
+            f"{who} loss {e[who]['loss']}, exact {e[who]['exact']:.0%}, first token "
+            f"{e[who]['first']:.0%}" + (f", tool {e[who]['tool']:.0%}"
+                                        if e[who]['tool'] is not None else "")
+            for who in ("base", "adapter")))
     print(f"PEFT adapter: {a['peft']['path']} ({a['peft']['bytes']} bytes)")
     if "gguf" in a:
         print(f"GGUF adapter: {a['gguf']['path']} ({a['gguf']['bytes']} bytes, "

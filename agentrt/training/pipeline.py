@@ -37,8 +37,16 @@ from agentrt.training.base import (
 from agentrt.training.errors import require
 from agentrt.training.examples import Packing, pack, step_text, tokenize_steps
 from agentrt.training.export import adapter_bytes, peft_to_gguf, write_peft
+from agentrt.training.holdout import name_spans, score, split_holdout, task_key
 from agentrt.training.records import TrainingRecord, read_records
-from agentrt.training.trainer import LoraSettings, StepStats, TrainSettings, attach_lora, train
+from agentrt.training.trainer import (
+    LoraSettings,
+    StepStats,
+    TrainSettings,
+    attach_lora,
+    autocast_for,
+    train,
+)
 
 __all__ = ["MANIFEST_FORMAT", "FinetuneManifest", "check_tokenizer", "finetune", "prepare"]
 
@@ -63,6 +71,9 @@ class FinetuneManifest(BaseModel):
     #: how the embedded backend decodes with the adapter: ``call_style`` (tagged or bare) and,
     #: for tagged calls, ``call_bias`` (:mod:`agentrt.training.calibrate`) where measured
     decoding: dict[str, Any] = {}
+    #: base and adapter scored on held-out tasks (``--holdout``; :mod:`.holdout`); empty
+    #: when nothing was held out
+    evaluation: dict[str, Any] = {}
 
 
 def _sha256(path: Path) -> str:
@@ -163,29 +174,51 @@ def _calibrate(base: Path, adapter: Path, records: Sequence[TrainingRecord]) -> 
     return {**fitted.to_dict(), "how": "agentrt.training.calibrate on training records"}
 
 
+def _score_holdout(model: Any, packing: Packing, held: Sequence[TrainingRecord],
+                   tokenizer: Tokenizer, device: str, precision: str, share: float
+                   ) -> dict[str, Any]:
+    """Teacher-forced scores of the adapter and of the base (adapter off) on held-out tasks."""
+    import torch
+
+    dev = torch.device(device)
+    seqs = packing.sequences
+    spans = [name_spans(s, tokenizer.hf.decode) for s in seqs]
+    autocast = autocast_for(dev, precision)
+    tuned = score(model, seqs, dev, tool_spans=spans, autocast=autocast)
+    with model.disable_adapter():
+        base = score(model, seqs, dev, tool_spans=spans, autocast=autocast)
+    return {"share": share, "tasks": len({task_key(r) for r in held}), "records": len(held),
+            "sequences": len(seqs), "base": base.to_dict(), "adapter": tuned.to_dict(),
+            "how": "agentrt.training.holdout: teacher forcing on whole tasks kept out"}
+
+
 def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | None = None,
              lora: LoraSettings | None = None, settings: TrainSettings | None = None,
              max_length: int = 6144, adapter_dtype: Literal["f16", "f32"] = "f16",
              resume: bool = False, on_step: Callable[[StepStats], None] | None = None,
              on_stage: Callable[[str], None] | None = None,
-             calibrate: bool = True, call_style: str = "tagged") -> FinetuneManifest:
+             calibrate: bool = True, call_style: str = "tagged",
+             holdout: float = 0.0) -> FinetuneManifest:
     """Train a LoRA adapter on the records in ``data``; write it to ``out`` (module docstring).
     ``on_stage`` hears each phase by name (progress for the CLI). ``call_style``: how calls
     are written (``tagged``, the template's form, or ``bare`` JSON: see
-    :mod:`agentrt.backends.native`); recorded in ``decoding`` for the embedded backend."""
+    :mod:`agentrt.backends.native`); recorded in ``decoding`` for the embedded backend.
+    ``holdout``: the share of tasks kept out of training and scored (``evaluation``)."""
     require("torch", "transformers", "peft", "gguf")
     lora = lora or LoraSettings()
     settings = settings or TrainSettings()
     stage = on_stage or (lambda _name: None)
     out = Path(out)
     paths = [Path(p) for p in data]
-    records = read_records(paths)
+    records, held = split_holdout(read_records(paths), holdout, seed=settings.seed)
     stage("inspecting the base model")
     info = inspect_base(base)
     stage("loading the tokenizer")
     tokenizer = load_tokenizer(info)
     bare = _bare(call_style)
     packing = prepare(records, info, tokenizer, max_length=max_length, call_style=call_style)
+    held_packing = prepare(held, info, tokenizer, max_length=max_length,
+                           call_style=call_style) if held else None
     if not packing.sequences:
         raise ConfigError(f"every record is longer than --max-length {max_length} tokens")
     template = ChatTemplate(info.chat_template)
@@ -196,6 +229,11 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
     stage("training")
     result = train(model, packing.sequences, pad_id=tokenizer.pad_id, out=out,
                    settings=settings, resume=resume, on_step=on_step)
+    evaluation: dict[str, Any] = {}
+    if held_packing is not None and held_packing.sequences:
+        stage(f"scoring {len({task_key(r) for r in held})} held-out task(s)")
+        evaluation = _score_holdout(model, held_packing, held, tokenizer, result.device,
+                                    result.precision, holdout)
     stage("writing the adapters")
     peft_dir = write_peft(model, out / "adapter", dtype=adapter_dtype)
     gguf_path: Path | None = None
@@ -232,6 +270,6 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
                   "seconds": round(result.seconds, 2),
                   "seconds_per_step": round(result.seconds_per_step, 3),
                   "tokens_per_second": round(result.tokens_per_second, 1)},
-        loss_curve=curve, artifacts=artifacts, decoding=decoding)
+        loss_curve=curve, artifacts=artifacts, decoding=decoding, evaluation=evaluation)
     (out / "training.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     return manifest

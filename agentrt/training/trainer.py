@@ -188,7 +188,8 @@ def _device(name: str) -> Any:
     return torch.device(name)
 
 
-def _autocast(device: Any, precision: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+def autocast_for(device: Any, precision: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """A context factory: bf16 autocast on ``device``, or nothing for ``fp32``."""
     import torch
 
     if precision == "fp32":
@@ -281,7 +282,7 @@ def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: s
         torch.set_num_threads(settings.threads)
     device = _device(settings.device)
     precision = "fp32" if settings.precision == "fp32" else "bf16"
-    autocast = _autocast(device, precision)
+    autocast = autocast_for(device, precision)
     model.to(device)
     if settings.gradient_checkpointing:
         model.get_base_model().gradient_checkpointing_enable(
