@@ -315,10 +315,11 @@ def _shouted(text: str) -> bool:
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
     chars = list(text)
     for a, b in spans:
-        for i in range(a, b):
-            chars[i] = " "
+        chars[a:b] = " " * (b - a)
     return "".join(chars)
 
 
@@ -327,7 +328,14 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
     facts: list[Fact] = []
     spans: list[tuple[int, int]] = [m.span() for m in _EMAIL.finditer(text)]
     spans += [m.span() for m in _URL.finditer(text)]
-    work = _mask(text, spans)
+    masked = 0  # spans[:masked] are blanked in work already (spans only grow)
+
+    def mask(work: str) -> str:
+        nonlocal masked
+        fresh, masked = spans[masked:], len(spans)
+        return _mask(work, fresh)
+
+    work = mask(text)
 
     def take(kind: FactKind, m: re.Match[str], keys: list[Key]) -> None:
         if keys:
@@ -340,7 +348,7 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
         if m[4] is not None:
             facts.append(Fact(kind="time", text=f"{m[4]}:{m[5]}",
                               keys=(_time_key(int(m[4]), int(m[5])),), start=m.start(4)))
-    work = _mask(work, spans)
+    work = mask(work)
     for rx in (_DAY_FIRST, _MONTH_FIRST):
         for m in rx.finditer(work):
             mon, day = _MONTHS[m["mon"].lower().rstrip(".")], int(m["day"])
@@ -348,11 +356,11 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
                 take("date", m, _date_keys(int(m["year"]), mon, day))
             elif 1 <= day <= 31:
                 take("date", m, [("md", f"{mon:02d}-{day:02d}")])
-        work = _mask(work, spans)
+        work = mask(work)
     for m in _SLASH.finditer(work):
         a, b, y = int(m[1]), int(m[2]), int(m[3])
         take("date", m, _date_keys(y, b, a) + _date_keys(y, a, b))
-    work = _mask(work, spans)
+    work = mask(work)
     for m in _TIME.finditer(work):
         h, mi, ampm = int(m[1]), int(m[2]), (m[3] or "").lower()
         keys = [_time_key(h, mi)]
@@ -361,7 +369,7 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
         elif ampm == "a" and h == 12:
             keys.insert(0, _time_key(0, mi))
         take("time", m, keys)
-    work = _mask(work, spans)
+    work = mask(work)
     for m in _AMOUNT.finditer(work):
         number = m["a"] or m["b"]
         keys = []
@@ -370,10 +378,10 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
             if d == d.to_integral_value():
                 keys.append(("int", str(int(d))))
         take("amount", m, keys)
-    work = _mask(work, spans)
+    work = mask(work)
     for m in _UUID.finditer(work):
         take("reference", m, [("text", m[0].casefold()), ("token", m[0].casefold())])
-    work = _mask(work, spans)
+    work = mask(work)
     for m in _TOKEN.finditer(work):
         word = m.group(0)
         if len(word) < 4 or _NOT_REFERENCE.match(word):
@@ -386,7 +394,7 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
             continue
         w = word.casefold()
         take("flight" if _FLIGHT.match(word) else "reference", m, [("text", w), ("token", w)])
-    work = _mask(work, spans)
+    work = mask(work)
     for m in _CUED_REFERENCE.finditer(work):  # all-letter references need a cue: "ref KBHQQU"
         if m["ref"] in _NOT_REFERENCES:
             continue
@@ -395,7 +403,7 @@ def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
                           start=m.start("ref")))
         spans.append(m.span("ref"))
     if codes and not _shouted(text):
-        work = _mask(work, spans)
+        work = mask(work)
         for m in _CODE.finditer(work):
             if m[0] not in _NOT_CODES:
                 w = m[0].casefold()
