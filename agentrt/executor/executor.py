@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import http.cookiejar
 import json
 import time
 import uuid
@@ -64,6 +65,12 @@ class _Tries:
     count: int = 0
     maybe_delivered: bool = False
     results: list[_Answer | BaseException] = field(default_factory=list)
+
+
+
+def _no_cookie_jar() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing (its policy accepts no domain)."""
+    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 class Executor:
@@ -125,6 +132,9 @@ class Executor:
             # every pooled connection kept alive: many concurrent runs otherwise reconnect
             limits=limits,
             follow_redirects=False, trust_env=False, transport=transport,
+            # one client serves every run (and user) of a service: a Set-Cookie from one run
+            # must not ride along on the next; cookie auth is sent per request (auth.py)
+            cookies=_no_cookie_jar(),
         )
         if allowed_origins is None:
             bases = {self.base_url_for(t) for t in toolset.tools}
