@@ -85,17 +85,19 @@ class ScriptedBackend:
     cut to ``n``), a callable ``(messages, tools, n) -> Candidate | list[Candidate]`` (may be
     async), or an exception (instance or class) to raise. ``steps`` may also be one callable,
     used for every request (concurrent runs that share the backend). Every request is recorded
-    in ``requests``. Running out of steps raises :class:`BackendError`.
+    in ``requests`` (``record=False``: none are, for a long-lived backend in a benchmark).
+    Running out of steps raises :class:`BackendError`.
     """
 
     def __init__(self, steps: Sequence[Any] | Responder, *, name: str = "scripted",
-                 capabilities: Capabilities | None = None) -> None:
+                 capabilities: Capabilities | None = None, record: bool = True) -> None:
         self.name = name
         self.capabilities = capabilities or Capabilities(native_n=True, grammar=False)
         self._responder: Responder | None = steps if callable(steps) else None
         self._steps: list[Any] = [] if callable(steps) else list(steps)
         self._lock = threading.Lock()
         self.requests: list[ScriptedRequest] = []
+        self.record = record
         self.closed = False
 
     @property
@@ -108,9 +110,10 @@ class ScriptedBackend:
                       constraint: dict[str, Any] | None = None) -> list[Candidate]:
         """Record the request and play the next step."""
         with self._lock:
-            self.requests.append(ScriptedRequest(
-                messages=[dict(m) for m in messages], tools=list(tools), n=n,
-                constraint=constraint, sampling=sampling))
+            if self.record:
+                self.requests.append(ScriptedRequest(
+                    messages=[dict(m) for m in messages], tools=list(tools), n=n,
+                    constraint=constraint, sampling=sampling))
             if self._responder is not None:
                 step: Any = self._responder
             elif self._steps:

@@ -197,7 +197,7 @@ def uvicorn_server() -> Iterator[str]:
 # -- phases -------------------------------------------------------------------------------------
 def make_agent(base: str | None) -> Agent:
     transport = httpx.ASGITransport(app=APP) if base is None else None
-    return Agent(ScriptedBackend(responder), Toolset.from_spec(SPEC), credentials={"key": KEY},
+    return Agent(ScriptedBackend(responder, record=False), Toolset.from_spec(SPEC), credentials={"key": KEY},
                  base_urls=None if base is None else f"{base}/v1", transport=transport)
 
 
