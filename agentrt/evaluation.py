@@ -7,7 +7,8 @@ services they run against (once per evaluation), and for each task resets the st
 evaluation an :class:`Attempt` to run the agent with the right toolset and credentials, and
 checks the outcome. The library knows no suite of its own; the demo's
 (``agentrt_demo.suite.DemoSuite``) is passed in by ``agentrt eval`` or by the caller. Side
-effects are allowed (policy ``allow``): the checker judges what was done.
+effects are allowed (policy ``allow``, unless ``policy`` is among the agent options, e.g.
+``agentrt eval --set policy=guard``): the checker judges what was done.
 
 All runs share one backend and one event loop (the sync :func:`evaluate` is an edge like
 ``Agent.run_sync``; inside a loop use :func:`aevaluate`).
@@ -176,11 +177,13 @@ async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend
                          ) -> dict[str, Any]:
     """Every task once in one mode: the rows and their summary."""
 
+    options = dict(agent_options)
+    policy = options.pop("policy", "allow")  # --set policy=guard: judge under the default
+
     def agent_for(toolset: Toolset, credentials: Mapping[str, str], instructions: str
                   ) -> Agent:
-        return Agent(backend, toolset, search=config, policy="allow", budget=budget,
-                     credentials=dict(credentials), instructions=instructions,
-                     **agent_options)
+        return Agent(backend, toolset, search=config, policy=policy, budget=budget,
+                     credentials=dict(credentials), instructions=instructions, **options)
 
     rows: list[dict[str, Any]] = []
     started = time.monotonic()

@@ -65,3 +65,20 @@ def test_evaluate_two_modes_on_real_tasks(tmp_path):
     assert written["summary"][0]["passed"] == 2
     assert "pass rate" in out["table"] and "react" in out["table"]
     assert format_table([dfs]).count("\n") == 1
+
+
+def test_the_policy_option_reaches_the_agents(tmp_path):
+    """Side effects are allowed unless the options say otherwise: under ``deny`` the scripted
+    model's cancellation is held back and the task fails; by default it passes."""
+    tasks = [t for t in tasks_mod.load_tasks() if t.id == "cancel-flight-ref"]
+    results = {}
+    for options in ({}, {"policy": "deny"}):
+        backend = ScriptedBackend(demo_model, capabilities=Capabilities(
+            native_n=True, compact_observations=False))
+        out = evaluate(backend, "dfs", tasks, suite=suite_mod.DemoSuite(), model="scripted",
+                       agent_options=options)
+        results[options.get("policy", "allow")] = out["results"][0]
+    assert results["allow"]["passed"], results["allow"]
+    assert not results["deny"]["passed"]
+    assert results["deny"]["calls"] == [["cancel_flight_booking", "denied"]]
+    assert ["cancel_flight_booking", "ok"] in results["allow"]["calls"]
