@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentrt.backends.native import CALL_STYLES
+
 __all__ = ["adapter_call_bias", "adapter_call_style", "adapter_decoding"]
 
 
@@ -42,4 +44,4 @@ def adapter_call_bias(lora_path: Path | None) -> float:
 def adapter_call_style(lora_path: Path | None) -> str:
     """The call style an adapter was trained on (``decoding.call_style``), else ``tagged``."""
     style = adapter_decoding(lora_path).get("call_style", "tagged")
-    return style if style in ("tagged", "bare") else "tagged"
+    return style if style in CALL_STYLES else "tagged"

@@ -46,7 +46,7 @@ from agentrt.backends.base import Candidate, Capabilities, Message, Sampling
 from agentrt.backends.llama_prefix import PrefixStore
 from agentrt.backends.llama_threads import ThreadPolicy
 from agentrt.backends.model_files import Progress, cache_dir, model_identity, resolve_model_path
-from agentrt.backends.native import common_prefix
+from agentrt.backends.native import CALL_STYLES, common_prefix
 from agentrt.backends.parsing import parse_text
 from agentrt.backends.prompting import bound_thought, step_messages
 from agentrt.errors import BackendError, ConfigError
@@ -140,8 +140,9 @@ class EmbeddedBackend:
         #: calibrated value from the training.json beside it, else 0
         self.call_bias = call_bias if call_bias is not None else adapter_call_bias(self.lora_path)
         self.call_style = call_style or adapter_call_style(self.lora_path)
-        if self.call_style not in ("tagged", "bare"):
-            raise ConfigError(f"call_style must be tagged or bare, not {self.call_style!r}")
+        if self.call_style not in CALL_STYLES:
+            raise ConfigError(f"call_style must be one of {', '.join(CALL_STYLES)}, "
+                              f"not {self.call_style!r}")
         fmt = (tool_format or os.environ.get("AGENTRT_TOOL_FORMAT") or "auto").lower()
         if fmt not in ("auto", "native", "json"):
             raise ConfigError(f"tool_format must be auto, native or json, not {fmt!r}")
@@ -283,6 +284,19 @@ class EmbeddedBackend:
         except (AttributeError, TypeError):  # an injected fake, or an older binding
             return (0.0, 0.0, 0, 0)
 
+    def _account(self, prompt_tokens: int, reused: int, completion_tokens: int,
+                 prompt_seconds: float, generation_seconds: float, wall: float) -> None:
+        """Add one completion to the totals behind :attr:`stats`."""
+        t = self._totals
+        t["completions"] += 1
+        t["prompt_tokens"] += prompt_tokens
+        t["reused_prompt_tokens"] += reused
+        t["evaluated_prompt_tokens"] += prompt_tokens - reused
+        t["completion_tokens"] += completion_tokens
+        t["prompt_seconds"] += prompt_seconds
+        t["generation_seconds"] += generation_seconds
+        t["wall_seconds"] += wall
+
     def _complete_sync(self, messages: list[Message], grammar: Any, sampling: Sampling,
                        seed: int) -> tuple[str, dict[str, Any]]:
         with self._model_lock:
@@ -335,15 +349,7 @@ class EmbeddedBackend:
             meta["drafted_tokens"] = decode.drafted - d0[1]
         if restored:
             meta["kv_cache_tokens"] = restored
-        t = self._totals
-        t["completions"] += 1
-        t["prompt_tokens"] += prompt_tokens
-        t["reused_prompt_tokens"] += reused
-        t["evaluated_prompt_tokens"] += prompt_tokens - reused
-        t["completion_tokens"] += completion_tokens
-        t["prompt_seconds"] += p_s
-        t["generation_seconds"] += g_s
-        t["wall_seconds"] += wall
+        self._account(prompt_tokens, reused, completion_tokens, p_s, g_s, wall)
         content = (choice.get("message") or {}).get("content") or ""
         return content, meta
 
@@ -384,7 +390,8 @@ class EmbeddedBackend:
                        sampling: Sampling, seed: int) -> Candidate:
         """One native-format reply: the model's first move (call or answer), then the rest
         of it — a call under the grammar of ``{"name", "arguments"}``, an answer free."""
-        from agentrt.backends.native import CALL_CLOSE, CALL_OPEN, native_call_schema
+        from agentrt.backends.native import native_call_schema
+        from agentrt.backends.native_decode import finish_reply, to_candidate
 
         threads = self._set_threads(llm)
         decode = self._decode_stats
@@ -400,24 +407,10 @@ class EmbeddedBackend:
         first, is_call = fmt.choose(temperature=sampling.temperature, top_p=sampling.top_p,
                                     seed=seed, can_call=schema is not None)
         budget = max(1, min(sampling.max_tokens, self._settings["n_ctx"] - len(prompt) - 8))
-        finish = "stop"
-        if is_call:  # bare style: the grammar writes the whole call, from its first "{"
-            bare = fmt.bare_calls and first != fmt.call_token
-            head = [] if bare else fmt.call_open
-            grammar = self._grammar(schema)
-        elif first in fmt.eog:
-            head, grammar = [], None
-        else:
-            head, grammar = [first], None
-        body, completion_tokens = "", len(head)
-        if head or grammar is not None:
-            reply = llm.create_completion(prompt=[*prompt, *head], grammar=grammar, seed=seed,
-                                          temperature=sampling.temperature, top_p=sampling.top_p,
-                                          max_tokens=budget, stop=[CALL_CLOSE])
-            choice = (reply.get("choices") or [{}])[0]
-            body = str(choice.get("text") or "")
-            finish = str(choice.get("finish_reason") or "stop")
-            completion_tokens += int((reply.get("usage") or {}).get("completion_tokens") or 0)
+        reply = finish_reply(llm, fmt, prompt, first, is_call,
+                             self._grammar(schema) if is_call else None,
+                             sampling=sampling, seed=seed, budget=budget)
+        finish, completion_tokens = reply.finish, reply.completion_tokens
         wall = time.perf_counter() - started
         gen = time.perf_counter() - fed
         self.threads.record(threads, completion_tokens, gen)
@@ -434,30 +427,8 @@ class EmbeddedBackend:
             if self._lookahead:  # one evaluation for the prompt, then one per batch
                 meta["decode_batches"] = max(0, decode.evals - d0[0] - 1)
                 meta["drafted_tokens"] = decode.drafted - d0[1]
-        t = self._totals
-        t["completions"] += 1
-        t["prompt_tokens"] += len(prompt)
-        t["reused_prompt_tokens"] += reused
-        t["evaluated_prompt_tokens"] += len(prompt) - reused
-        t["completion_tokens"] += completion_tokens
-        t["prompt_seconds"] += fed - started
-        t["generation_seconds"] += gen
-        t["wall_seconds"] += wall
-        if is_call:
-            text = f"{CALL_OPEN}\n{body.strip()}\n{CALL_CLOSE}"
-            cand = parse_text(text, tools=tools, meta=meta)
-            if cand.kind == "unparseable" and finish == "length":
-                return Candidate(kind="unparseable", raw=text, meta=meta,
-                                 error=f"{cand.error} (cut off at max_tokens {budget})")
-            return cand
-        answer = (fmt.detokenize(head) + body).strip()
-        if not answer:
-            return Candidate(kind="unparseable", raw="", meta=meta, error="the model wrote nothing")
-        if "{" in answer and '"name"' in answer:  # a call written as text after all
-            cand = parse_text(answer, tools=tools, meta=meta)
-            if cand.kind == "call":
-                return cand
-        return Candidate(kind="answer", answer=answer, raw=answer, meta=meta)
+        self._account(len(prompt), reused, completion_tokens, fed - started, gen, wall)
+        return to_candidate(reply, fmt, tools, meta, budget)
 
     async def propose(self, messages: Sequence[Message], *, tools: Sequence[dict[str, Any]],
                       n: int = 1, sampling: Sampling | None = None,

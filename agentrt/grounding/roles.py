@@ -43,7 +43,7 @@ from agentrt.toolset import Toolset
 from agentrt.toolset.tool import Tool
 
 __all__ = ["CONSEQUENTIAL_EXTENSION", "FREE_TEXT_EXTENSION", "Role", "argument_role",
-           "free_text_leaves", "is_free_text", "split_free_text"]
+           "free_text_leaves", "is_free_text", "leaves", "split_free_text"]
 
 FREE_TEXT_EXTENSION = "x-agentrt-free-text"
 CONSEQUENTIAL_EXTENSION = "x-agentrt-consequential"
@@ -139,11 +139,11 @@ def split_free_text(body: Any, marks: Mapping[str, bool] | None = None) -> tuple
     return _split(body, "", marks)
 
 
-def free_text_leaves(body: Any, marks: Mapping[str, bool] | None = None
-                     ) -> Iterator[tuple[str, str]]:
-    """(path, text) of every free-text string of ``body``."""
-    def walk(node: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
-        if depth > 32:
+def leaves(value: Any, *, max_depth: int = 16) -> Iterator[tuple[str, Any]]:
+    """(path, value) of every non-null scalar of ``value`` (``a.b[0].c`` paths), down to
+    ``max_depth`` levels."""
+    def walk(node: Any, path: str, depth: int) -> Iterator[tuple[str, Any]]:
+        if depth > max_depth:
             return
         if isinstance(node, Mapping):
             for k, v in node.items():
@@ -151,10 +151,18 @@ def free_text_leaves(body: Any, marks: Mapping[str, bool] | None = None
         elif isinstance(node, (list, tuple)):
             for i, v in enumerate(node):
                 yield from walk(v, f"{path}[{i}]", depth + 1)
-        elif isinstance(node, str) and is_free_text(path, node, marks):
+        elif node is not None:
             yield path, node
 
-    yield from walk(body, "", 0)
+    yield from walk(value, "", 0)
+
+
+def free_text_leaves(body: Any, marks: Mapping[str, bool] | None = None
+                     ) -> Iterator[tuple[str, str]]:
+    """(path, text) of every free-text string of ``body``."""
+    for path, value in leaves(body, max_depth=32):
+        if isinstance(value, str) and is_free_text(path, value, marks):
+            yield path, value
 
 
 # -- the spec's extensions ----------------------------------------------------------------------

@@ -44,6 +44,7 @@ from agentrt.grounding.roles import (
     argument_role,
     free_text_leaves,
     is_free_text,
+    leaves,
     split_free_text,
     tool_marks,
 )
@@ -75,19 +76,6 @@ def _schema_at(root: Mapping[str, Any], path: str) -> Mapping[str, Any]:
             props = node.get("properties")
             node = props.get(part) if isinstance(props, Mapping) else None
     return node if isinstance(node, Mapping) else {}
-
-
-def _leaves(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
-    if depth > 16:
-        return
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k), depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}[{i}]", depth + 1)
-    elif value is not None:
-        yield path, value
 
 
 # -- the verdict on one call --------------------------------------------------------------------
@@ -292,7 +280,7 @@ class TrustLedger:
         references = frozenset(self.plan.rules(tool)) if tool in self.toolset else frozenset()
         marks = self.marks(spec_tool).consequential
         traces = []
-        for path, value in _leaves(arguments):
+        for path, value in leaves(arguments):
             schema = _schema_at(spec_tool.parameters, path)
             role, why = argument_role(path, value, schema, references=references, marks=marks)
             if isinstance(value, bool) and role != "consequential":
