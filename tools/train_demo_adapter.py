@@ -2,9 +2,11 @@
 
     python tools/train_demo_adapter.py [--out DIR] [--install]
 
-1. ``agentrt synth --generate 240 --seed 0`` — 240 generated demo requests (24 per category,
-   asserted not to overlap the 52 evaluation tasks) solved by the programmatic teacher through
-   the real agent, about 30 % of them with a repaired first mistake; only verified runs kept.
+1. ``agentrt synth --generate 288 --seed 0 --mix lookup=3,…`` — 288 generated demo requests
+   (asserted not to overlap the 52 evaluation tasks; lookups three times and unsatisfiable,
+   ambiguous and flight-and-hotel requests twice as often as the other categories, the ones a
+   first adapter got wrong most) solved by the programmatic teacher through the real agent,
+   about 30 % of them with a repaired first mistake; only verified runs kept.
 2. ``agentrt finetune`` — LoRA r=8 on every linear layer of the last 12 decoder layers, calls
    as bare JSON (``--call-style bare``: the 0.5B model's ``<tool_call>`` token is dead), one
    epoch, bf16 on the CPU (≈45 minutes on 2 cores; CUDA when present).
@@ -23,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 #: the settings the shipped adapter was trained with (its training.json records them too)
-SYNTH = ["--generate", "240", "--seed", "0"]
+SYNTH = ["--generate", "288", "--seed", "0",
+         "--mix", "lookup=3,unsatisfiable=2,ambiguous=2,flight_and_hotel=2"]
 FINETUNE = ["--epochs", "1", "--rank", "8", "--alpha", "16", "--targets", "all",
             "--top-layers", "12", "--call-style", "bare", "--lr", "3e-4",
             "--batch-tokens", "24576",

@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--tasks", metavar="FILE",
                      help="tasks JSONL (demo tasks; with --spec: plain requests, JSONL or "
                           "one per line)")
+    p.add_argument("--mix", default="", metavar="CATEGORY=WEIGHT,...",
+                   help="with --generate: how often each category comes in the generator's "
+                        "cycle, e.g. lookup=3,unsatisfiable=2 (unnamed categories 1)")
     p.add_argument("--seed", type=int, default=0, help="generator and teacher seed (default 0)")
     p.add_argument("--teacher", default="demo", metavar="TEACHER",
                    help="'demo' (the programmatic demo teacher) or a model string, e.g. "
@@ -77,6 +80,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.generate is not None and args.generate < 1:
         raise ConfigError("--generate must be at least 1")
+    if args.mix and args.generate is None:
+        raise ConfigError("--mix weighs the generator's categories: give --generate N")
     if args.teacher == "demo" and args.spec:
         raise ConfigError("the demo teacher solves demo tasks only: give --teacher a model "
                           "for --spec")
@@ -90,14 +95,29 @@ def _progress(row: dict[str, Any]) -> None:
           f"({row['status']}){why}", file=sys.stderr, flush=True)
 
 
+def _mix(text: str) -> dict[str, int]:
+    """``lookup=3,unsatisfiable=2`` → weights; raises ``ValueError`` on a malformed entry."""
+    weights: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise ValueError(f"{part!r} is not CATEGORY=WEIGHT (a whole number)")
+        weights[name.strip()] = int(value)
+    return weights
+
+
 def _demo_tasks(args: argparse.Namespace) -> tuple[Any, list[Any], int]:
     """The demo suite, its tasks, and how many tasks of the file were refused (overlap)."""
-    from agentrt_demo.generate import eval_index, generate_tasks, overlap
+    from agentrt_demo.generate import eval_index, generate_tasks, overlap, weighted_categories
     from agentrt_demo.suite import DemoSuite
 
     suite = DemoSuite()
     if args.tasks is None:
-        return suite, generate_tasks(args.generate or 100, args.seed), 0
+        try:
+            cycle = weighted_categories(_mix(args.mix))
+        except ValueError as exc:
+            raise ConfigError(f"--mix: {exc}") from None
+        return suite, generate_tasks(args.generate or 100, args.seed, categories=cycle), 0
     index = eval_index()
     try:  # the file's own lines (day offsets, {date+N}) are what the overlap check reads
         raws = {str(r.get("id")): r for r in (

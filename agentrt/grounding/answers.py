@@ -30,6 +30,13 @@ all 52 tasks, 0 refused):
    words in a row, or its URL or e-mail address (unless the user wrote it). Quoting what a
    review says about the breakfast is fine; passing on its call to action is not.
 
+4. **Claimed actions.** When the caller says how many calls that change something succeeded
+   on the path (``changes_made``) and that is none, an answer that says something was booked,
+   reserved, cancelled, purchased, paid or refunded (not negated: "nothing was booked" is
+   fine) is refused (``unbacked_claim``) — unless the result itself says so (a booking looked
+   up with ``status: cancelled``). A small model whose booking the policy held back likes to
+   report it done anyway.
+
 Names, cities and other prose are not checked: too many correct paraphrases exist.
 """
 
@@ -48,13 +55,14 @@ __all__ = ["AnswerStatus", "AnswerVerdict", "check_answer", "is_decline", "is_qu
 
 AnswerStatus = Literal["accepted", "rejected_ungrounded"]
 AnswerReason = Literal["grounded", "ungrounded_facts", "no_calls", "repeats_tool_text",
-                       "echoes_feedback"]
+                       "echoes_feedback", "unbacked_claim"]
 _MAX_LISTED = 6
 #: phrases of the runtime's own notes to the model (below): an "answer" that repeats one is the
 #: model parroting its feedback back (small models do), not something to tell the user
 _OWN_NOTES = ("you have not looked this up yet", "can only be guessed",
               "call the tool that provides it first", "appear in no result and not in the request",
-              "your answer repeats instructions", "is the runtime's note to you")
+              "your answer repeats instructions", "is the runtime's note to you",
+              "no call that books, cancels or pays has succeeded")
 
 _DECLINE = re.compile(
     r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"
@@ -72,6 +80,9 @@ _CLAIM = re.compile(
     r"\b(?:booked|cancell?ed|reserved|confirmed|purchased|paid|charged|refunded|completed|"
     r"done|successfully|scheduled|(?:is|are) (?:now )?(?:set|ready|all set))\b",
     re.IGNORECASE)
+#: the claims rule 4 holds against the path: things only a call that changes something does
+_ACTION_CLAIM = re.compile(r"\b(?:booked|reserved|cancell?ed|purchased|paid|refunded)\b",
+                           re.IGNORECASE)
 _NEGATION_BEFORE = re.compile(
     r"(?:\b(?:not|never|no|nothing|nor|without|cannot|unable|neither)\b|n't|n’t)"
     r"(?:\W+\w+){0,2}\W*$", re.IGNORECASE)
@@ -106,15 +117,17 @@ class AnswerVerdict:
                 "missing": [{"kind": f.kind, "text": f.text} for f in self.missing]}
 
 
-def _claims(text: str) -> bool:
-    """Whether ``text`` claims an action was done (a "booked"/"cancelled" not negated)."""
-    for m in _CLAIM.finditer(text):
+def _claims(text: str, pattern: re.Pattern[str] = _CLAIM) -> list[str]:
+    """The words by which ``text`` claims an action was done (a "booked"/"cancelled" not
+    negated); empty when it claims none."""
+    found: list[str] = []
+    for m in pattern.finditer(text):
         if _NEGATION_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
             continue
         if _NEGATION_AFTER.match(text[m.end():m.end() + 20]):
             continue
-        return True
-    return False
+        found.append(m.group(0).lower())
+    return found
 
 
 def is_decline(text: str) -> bool:
@@ -189,14 +202,27 @@ def repeated_instructions(answer: str, texts: Sequence[str], request: str = "") 
     return found
 
 
+def _unbacked_claims(answer_text: str, ledger: Provenance) -> list[str]:
+    """Rule 4's claims: the action words of the answer that no observed value says too."""
+    claims = _claims(answer_text, _ACTION_CLAIM)
+    if not claims:
+        return []
+    seen = {w for leaf in ledger.leaves() if isinstance(leaf.value, str)
+            for w in _word_list(leaf.value)}
+    return [w for w in dict.fromkeys(claims) if w not in seen and
+            w.replace("ll", "l") not in seen and w.replace("l", "ll", 1) not in seen]
+
+
 def check_answer(answer_text: str, request_text: str, ledger: Provenance, *, made_calls: int,
-                 needs_data: bool | None = None,
-                 untrusted: Sequence[str] = ()) -> AnswerVerdict:
+                 needs_data: bool | None = None, untrusted: Sequence[str] = (),
+                 changes_made: int | None = None) -> AnswerVerdict:
     """Check a final answer against the request and the path's observations (``ledger``).
 
     ``made_calls``: the number of tool calls executed on the path; ``needs_data`` overrides
     :func:`request_needs_data` for the no-call rule; ``untrusted``: the free texts of the
-    path's results (reviews, descriptions, notes) whose instructions the answer must not repeat.
+    path's results (reviews, descriptions, notes) whose instructions the answer must not
+    repeat; ``changes_made``: how many calls that change something (not ``safe``) succeeded on
+    the path, for rule 4 (None: unknown, rule 4 off).
     """
     lowered = answer_text.lower()
     if any(phrase in lowered for phrase in _OWN_NOTES):
@@ -228,6 +254,14 @@ def check_answer(answer_text: str, request_text: str, ledger: Provenance, *, mad
                     "can, say that you cannot, or ask the user for what is missing")
             return AnswerVerdict(status="rejected_ungrounded", reason="no_calls", note=note,
                                  facts=facts)
+    claimed = _unbacked_claims(answer_text, ledger) if changes_made == 0 else []
+    if claimed:
+        note = (f"your answer says {', '.join(repr(w) for w in claimed)}, but nothing has been "
+                "changed: no call that books, cancels or pays has succeeded on this path. Tell "
+                "the user what you found and that nothing was done (and why, if a call was "
+                "refused) — or make the call the request asks for")
+        return AnswerVerdict(status="rejected_ungrounded", reason="unbacked_claim", note=note,
+                             facts=facts)
     repeated = repeated_instructions(answer_text, untrusted, request_text)
     if repeated:
         quoted = "; ".join(f"«{r[:120]}»" for r in repeated[:3])

@@ -4,7 +4,9 @@ text guided by the response schema (the full body stays in the trace and in the 
 Rules:
 
 - an object is ``key: value`` lines in schema order; nested objects are indented under their
-  key; ``null``, ``""``, ``[]`` and ``{}`` values are dropped;
+  key; ``null``, ``""``, ``[]`` and ``{}`` values are dropped, except an empty list at the
+  top, which says so (``offers (0): none``: a small model reads "no results" there, not in a
+  bare ``count: 0``);
 - a list of objects is a header ``offers (12):`` and one line per item, ``- key=value …``;
   the fields shown are chosen from the item schema (else from the items): every id-like field
   (:func:`~agentrt.grounding.identifiers.infer_identifier`, or a name ending in id, code,
@@ -161,6 +163,9 @@ class _Renderer:
         lines: list[str] = []
         for key in keys:
             value = body[key]
+            if value == [] and depth == 0:  # an empty result says so, in the list's own words
+                lines.append(f"{indent}{key} (0): none")
+                continue
             if _empty(value):
                 continue
             sub = _deref(self.root, props.get(key))
@@ -172,9 +177,9 @@ class _Renderer:
                 lines.append(f"{indent}{key}: …")
             elif isinstance(value, Mapping):
                 line = self.inline(value, sub, 2 * self.opts.max_fields)
-                lines.append(f"{indent}{key}: {line}" if line else f"{indent}{key}:")
-                if not line:
-                    lines += self.obj(value, sub, indent + "  ", depth + 1)
+                nested = [] if line else self.obj(value, sub, indent + "  ", depth + 1)
+                if line or nested:  # an object of empty values is dropped like one
+                    lines += [f"{indent}{key}: {line}" if line else f"{indent}{key}:", *nested]
             elif isinstance(value, list):
                 lines += self.array(key, value, sub, indent, depth + 1)
         return lines

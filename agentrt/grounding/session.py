@@ -96,15 +96,15 @@ class RunGrounding:
         request for an action (book, cancel, …) that no successful call has carried out,
         unless it declines or asks a question — else None."""
         made = sum(1 for step in path if getattr(step.observation, "ok", False))
+        changes = sum(1 for step in path if getattr(step.observation, "ok", False)
+                      and getattr(step.observation, "side_effect", "safe") != "safe")
         ledger = self.ledger(path)
         verdict = check_answer(answer, self.query, ledger, made_calls=made,
-                               untrusted=self.free_texts(ledger))
+                               untrusted=self.free_texts(ledger), changes_made=changes)
         if not verdict.accepted:
             return verdict.note
         verb = asks_for_action(self.query)
-        done = any(getattr(step.observation, "ok", False)
-                   and getattr(step.observation, "side_effect", "safe") != "safe"
-                   for step in path)
+        done = changes > 0
         if verb and not done and not self.action_blocked \
                 and not (is_decline(answer) or is_question(answer)):
             return (f"nothing has been done yet: the user asked you to {verb}, and no call that "

@@ -85,12 +85,14 @@ def grounded_answer_reason(result: RunResult) -> str | None:
     if result.status != "solved" or not result.answer:
         return f"not solved ({result.status})"
     nodes = result.tree.index()
-    observations = [(n.tool or "", n.id, n.observation.body) for i in result.path
-                    if (n := nodes.get(i)) is not None and n.observation is not None
-                    and n.observation.ok]
+    done = [n for i in result.path
+            if (n := nodes.get(i)) is not None and n.observation is not None
+            and n.observation.ok]
+    observations = [(n.tool or "", n.id, n.observation.body) for n in done]
+    changes = sum(1 for n in done if getattr(n.observation, "side_effect", "safe") != "safe")
     verdict = check_answer(result.answer, result.query, Provenance.build(result.query,
                                                                          observations),
-                           made_calls=len(observations))
+                           made_calls=len(observations), changes_made=changes)
     return None if verdict.status == "accepted" else verdict.note
 
 

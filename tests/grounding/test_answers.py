@@ -142,3 +142,38 @@ def test_an_answer_that_parrots_the_runtimes_own_note_is_refused() -> None:
     # a decline in the model's own words still passes
     assert check_answer("Sorry, I cannot book this flight.", REQUEST,
                         Provenance.from_request(REQUEST), made_calls=0).accepted
+
+
+LOOKED_UP = Provenance.from_request(REQUEST).with_observation("search_flight_offers", SEARCH,
+                                                              node=1)
+
+
+@pytest.mark.parametrize("answer", [
+    "Booked flight IB317 from LIS to MAD on 2026-12-16 at 21:50 for Ana Silva: 75.99 EUR.",
+    "Your seat on IB317 is reserved, 75.99 EUR.",
+    "I cancelled it and paid 75.99 EUR.",
+])
+def test_an_action_claimed_on_a_path_that_changed_nothing_is_refused(answer: str) -> None:
+    verdict = check_answer(answer, REQUEST, LOOKED_UP, made_calls=1, changes_made=0)
+    assert verdict.reason == "unbacked_claim" and not verdict.accepted
+    assert "nothing has been changed" in verdict.note
+    # the same words after a booking succeeded, or with rule 4 off (caller does not know)
+    assert check_answer(answer, REQUEST, LOOKED_UP, made_calls=2, changes_made=1).accepted
+    assert check_answer(answer, REQUEST, LOOKED_UP, made_calls=1).accepted
+
+
+@pytest.mark.parametrize("answer", [
+    "IB317 at 21:50 is the cheapest at 75.99 EUR; nothing was booked.",
+    "The cheapest is IB317 for 75.99 EUR. I have not booked it.",
+    "IB317 costs 75.99 EUR; it could not be booked: the policy held the booking back.",
+])
+def test_saying_that_nothing_was_done_passes(answer: str) -> None:
+    assert check_answer(answer, REQUEST, LOOKED_UP, made_calls=1, changes_made=0).accepted
+
+
+def test_a_claim_the_result_itself_makes_passes() -> None:
+    status = {"booking_id": "FP7XXY", "status": "cancelled"}
+    led = Provenance.from_request("What is the status of booking FP7XXY?").with_observation(
+        "get_flight_booking", status, node=1)
+    assert check_answer("Booking FP7XXY was canceled.", "What is the status of booking FP7XXY?",
+                        led, made_calls=1, changes_made=0).accepted

@@ -43,16 +43,44 @@ def test_all_52_tasks_are_covered() -> None:
     assert len(TASKS) == 52
 
 
-def test_oracle_answers_are_never_refused(runs: dict[str, OracleRun]) -> None:
+def changes_of(run: OracleRun, grounding_services: DemoServices) -> int:
+    """The oracle's successful calls that change something (rule 4 of the answer check)."""
+    ts = service_toolset(grounding_services)
+    return sum(1 for call in run.calls if call.ok and ts.get(call.tool).side_effect != "safe")
+
+
+def test_oracle_answers_are_never_refused(runs: dict[str, OracleRun],
+                                          grounding_services: DemoServices) -> None:
     refused = []
     for task in TASKS:
         run = runs[task.id]
         assert run.passed, (task.id, run.answer)  # the checker agrees these are right
         verdict = check_answer(run.answer, task.request, ledger_of(task.request, run),
-                               made_calls=len(run.calls))
+                               made_calls=len(run.calls),
+                               changes_made=changes_of(run, grounding_services))
         if not verdict.accepted:
             refused.append((task.id, verdict.note))
     assert refused == []
+
+
+def test_the_oracles_booking_answers_without_the_booking_are_refused(
+        runs: dict[str, OracleRun], grounding_services: DemoServices) -> None:
+    """Rule 4: the same answers on a path where the booking or cancellation did not happen
+    (the policy held it back: only the look-ups' results are on the path) claim what was not
+    done."""
+    ts = service_toolset(grounding_services)
+    refused = 0
+    for task in TASKS:
+        run = runs[task.id]
+        if not task.expect.get("flight_bookings") and not task.expect.get("cancelled"):
+            continue
+        reads = [c for c in run.calls if ts.get(c.tool).side_effect == "safe"]
+        led = ledger_of(task.request, OracleRun(answer=run.answer, calls=reads, passed=False))
+        verdict = check_answer(run.answer, task.request, led, made_calls=len(reads),
+                               changes_made=0)
+        assert not verdict.accepted, (task.id, run.answer)
+        refused += verdict.reason == "unbacked_claim"
+    assert refused >= 2  # the rest name a booking reference no read returned: rule 1
 
 
 def test_oracle_calls_are_never_ungrounded(runs: dict[str, OracleRun],

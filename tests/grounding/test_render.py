@@ -69,6 +69,11 @@ def test_objects_are_key_value_lines_nested_objects_inline() -> None:
         "passengers (1):", "- first_name=Ana last_name=Silva"]
 
 
+def test_an_empty_result_list_says_none_nested_empties_are_dropped() -> None:
+    text = render_observation({"offers": [], "count": 0, "meta": {"tags": []}}, SCHEMA)
+    assert text.splitlines() == ["offers (0): none", "count: 0"]
+
+
 def test_without_schema_and_odd_bodies() -> None:
     assert render_observation(None) == ""
     assert render_observation("plain text") == "plain text"

@@ -75,6 +75,19 @@ def test_a_denied_action_may_be_reported(toolset: Toolset) -> None:
     assert run.ground_answer("Not booked.", search) is None
 
 
+def test_a_held_back_booking_reported_as_done_is_refused(toolset: Toolset) -> None:
+    """A look-up whose model tried to book anyway (the policy denied it) must not answer
+    "Booked …": nothing changed on the path."""
+    run = RunGrounding("When does the first flight from LIS to MAD leave on 2026-12-22?",
+                       toolset, plan_for(toolset))
+    search = [Step(1, "search_flight_offers", Obs(body={"offers": [
+        {"offer_id": "TP1-20261222-Y", "flight_number": "TP1", "departure_time": "07:05"}]}))]
+    run.observed(Obs(outcome="denied", side_effect="unsafe"))
+    note = run.ground_answer("Booked flight TP1 at 07:05 for you.", search)
+    assert note is not None and "nothing has been changed" in note
+    assert run.ground_answer("The first flight, TP1, leaves at 07:05.", search) is None
+
+
 def test_compact_view_and_plan_from_the_documents(toolset: Toolset) -> None:
     run = RunGrounding("q", toolset, plan_for(toolset))
     text = run.view("get_airport", {"code": "LIS", "name": "Humberto Delgado Airport",

@@ -16,6 +16,7 @@ from agentrt_demo.generate import (
     normalized_request,
     overlap,
     signature,
+    weighted_categories,
 )
 from agentrt_demo.task_model import CATEGORIES
 from agentrt_demo.tasks import TASKS_FILE
@@ -132,3 +133,17 @@ def test_a_seed_gives_the_same_tasks_in_every_process() -> None:
                                             "PYTHONHASHSEED": h}).stdout
             for h in ("0", "5", "17")}
     assert len(outs) == 1 and len(next(iter(outs))) > 100
+
+
+def test_a_weighted_mix_repeats_categories_in_the_cycle() -> None:
+    cycle = weighted_categories({"lookup": 3, "ambiguous": 0})
+    assert cycle.count("lookup") == 3 and "ambiguous" not in cycle
+    assert len(cycle) == len(CATEGORIES) + 1
+    counts = Counter(r["category"] for r in generate_raw(22, seed=3, today=TODAY,
+                                                         categories=cycle))
+    assert counts["lookup"] == 6 and counts["ambiguous"] == 0 and counts["hotel"] == 2
+    for bad, why in (({"lookups": 2}, "unknown category lookups"),
+                     ({"lookup": -1}, "negative"),
+                     (dict.fromkeys(CATEGORIES, 0), "nothing to generate")):
+        with pytest.raises(ValueError, match=why):
+            weighted_categories(bad)

@@ -90,7 +90,7 @@ async def test_native_format_declines_and_questions(tmp_path: Path) -> None:
 
 async def test_a_run_the_checker_refuses_is_not_kept(tmp_path: Path) -> None:
     """A teacher that books the wrong (most expensive) offer: solved, but not kept."""
-    [task] = [t for t in generate_tasks(2, seed=13, today=TODAY)
+    [task] = [t for t in generate_tasks(2, seed=1, today=TODAY)
               if t.category == "book_cheapest"]
     spec = task.expect["flight_bookings"][0]
 
@@ -103,6 +103,7 @@ async def test_a_run_the_checker_refuses_is_not_kept(tmp_path: Path) -> None:
         if len(tools) == 1:
             ids = [w.split("=")[1] for w in tools[0]["content"].split() if
                    w.startswith("offer_id=")]
+            assert len(ids) >= 2, "the premise: a dearer offer than the right one"
             return call("create_flight_booking", offer_id=ids[-1],
                         passengers=spec["passengers"], contact_email=spec["email"])
         return answer("Booked it.")
@@ -164,3 +165,22 @@ def test_step_records_of_a_run_that_is_not_solved_are_empty() -> None:
     from agentrt.search import RunResult
 
     assert step_records(RunResult(query="q", status="gave_up")) == []
+
+
+def test_cli_synth_mix_weighs_the_generator_and_refuses_nonsense(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AGENTRT_DEMO_TODAY", TODAY.isoformat())
+    out = tmp_path / "steps.jsonl"
+    assert main(["synth", "--generate", "4", "--mix", "cancel=3,lookup=1,book_cheapest=0,"
+                 "book_earliest=0,book_nonstop=0,hotel=0,flight_and_hotel=0,"
+                 "multi_passenger=0,unsatisfiable=0,ambiguous=0", "--out", str(out)]) == 0
+    summary = json.loads(Path(f"{out}.summary.json").read_text())
+    assert {c: v["tried"] for c, v in summary["by_category"].items()} == \
+        {"lookup": 1, "cancel": 3}
+    for mix, why in (("lookup=x", "not CATEGORY=WEIGHT"), ("nope=2", "unknown category")):
+        assert main(["synth", "--generate", "4", "--mix", mix, "--out", str(out)]) == 2
+        assert why in capsys.readouterr().err
+    assert main(["synth", "--tasks", str(TASKS_FILE), "--mix", "lookup=2",
+                 "--out", str(out)]) == 2
+    assert "give --generate N" in capsys.readouterr().err

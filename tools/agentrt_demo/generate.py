@@ -56,7 +56,7 @@ from agentrt_demo.task_model import CATEGORIES, Task
 from agentrt_demo.tasks import _request, _resolve
 
 __all__ = ["EVAL_NAMES", "OverlapError", "eval_index", "generate_raw", "generate_tasks",
-           "normalized_request", "overlap", "signature"]
+           "normalized_request", "overlap", "signature", "weighted_categories"]
 
 _CODES = [a[0] for a in AIRPORTS]
 _CITY = {a[0]: a[2] for a in AIRPORTS}
@@ -211,7 +211,7 @@ def _lookup(d: _Draw) -> dict[str, Any] | None:
     else:
         say = d.rng.choice([["price"], ["flight_number", "price"]])
         req = d.pick(LOOKUP["cheapest"])
-    return {"request": req.format(a=a, b=b, d=_d(day)),
+    return {"request": req.format(a=a, b=b, ca=_CITY[a], cb=_CITY[b], d=_d(day)),
             "expect": {"facts": [{"kind": "flight", **spec, "say": say}]}}
 
 
@@ -223,7 +223,8 @@ def _book(pick: str, nonstop: bool = False) -> Maker:
         if not d.inv.offers({**spec, "pax": 1}):
             return None
         req = d.pick(BOOK["nonstop" if nonstop else pick])
-        return {"request": req.format(a=a, b=b, d=_d(day), who=_who(person),
+        return {"request": req.format(a=a, b=b, ca=_CITY[a], cb=_CITY[b], d=_d(day),
+                                      who=_who(person),
                                       e=_email(person)),
                 "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
 
@@ -330,7 +331,8 @@ def _multi(d: _Draw) -> dict[str, Any] | None:
         return None
     names = ", ".join(_who(p) for p in people[:-1]) + " and " + _who(people[-1])
     req = d.pick(MULTI_PASSENGER)
-    return {"request": req.format(p=pick, c=cabin, a=a, b=b, d=_d(day), k=size,
+    return {"request": req.format(p=pick, c=cabin, a=a, b=b, ca=_CITY[a], cb=_CITY[b],
+                                  d=_d(day), k=size,
                                   n=names, e=_email(people[0])),
             "expect": {"flight_bookings": [spec], "facts": [{"kind": "refs"}]}}
 
@@ -372,7 +374,8 @@ def _unsatisfiable(d: _Draw) -> dict[str, Any] | None:
                 return None
             spec["max_price"] = limit
     lookup = {"kind": "flight", **spec, "pax": 1}
-    fmt = {"a": a, "b": b, "d": _d(day), "who": who, "e": email}
+    fmt = {"a": a, "b": b, "ca": _CITY[a], "cb": _CITY[b], "d": _d(day), "who": who,
+           "e": email}
     if kind == "sold_out":
         req = d.pick(UNSATISFIABLE["sold_out"]).format(**fmt)
         return {"request": req,
@@ -424,11 +427,27 @@ _MAKERS: dict[str, Maker] = {
 assert set(_MAKERS) == set(CATEGORIES)
 
 
+def weighted_categories(weights: Mapping[str, int]) -> tuple[str, ...]:
+    """The category cycle for ``generate_*(categories=)``: every category of the task set,
+    each repeated by its weight (1 when not named; 0 leaves it out), in the task set's order.
+    Raises ``ValueError`` for an unknown category, a negative weight or nothing left."""
+    unknown = sorted(set(weights) - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                         f"{', '.join(unknown)}; known: {', '.join(CATEGORIES)}")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("a category weight cannot be negative")
+    cycle = tuple(c for c in CATEGORIES for _ in range(weights.get(c, 1)))
+    if not cycle:
+        raise ValueError("every category has weight 0: nothing to generate")
+    return cycle
+
+
 def generate_raw(n: int, seed: int = 0, *, today: date | None = None,
                  categories: tuple[str, ...] = CATEGORIES, tries: int = 200
                  ) -> list[dict[str, Any]]:
     """``n`` raw tasks (``tasks.jsonl`` lines: ``{date+N}`` placeholders, day offsets),
-    categories cycled in order. Raises :class:`OverlapError` if one overlapped the evaluation
+    ``categories`` cycled in order (see :func:`weighted_categories` for a mix). Raises :class:`OverlapError` if one overlapped the evaluation
     set (never: overlapping draws are redrawn; the check is the assertion)."""
     rng = random.Random(seed)
     index = eval_index()
