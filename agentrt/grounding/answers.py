@@ -51,7 +51,7 @@ from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.values import Fact, extract_facts, norm_text
 
 __all__ = ["AnswerStatus", "AnswerVerdict", "check_answer", "is_decline", "is_question",
-           "repeated_instructions", "request_needs_data"]
+           "repeated_instructions", "request_needs_data", "says_cannot"]
 
 AnswerStatus = Literal["accepted", "rejected_ungrounded"]
 AnswerReason = Literal["grounded", "ungrounded_facts", "no_calls", "repeats_tool_text",
@@ -128,6 +128,11 @@ def _claims(text: str, pattern: re.Pattern[str] = _CLAIM) -> list[str]:
             continue
         found.append(m.group(0).lower())
     return found
+
+
+def says_cannot(text: str) -> bool:
+    """The answer says that something cannot be done (it may report other things done)."""
+    return bool(_DECLINE.search(text))
 
 
 def is_decline(text: str) -> bool:

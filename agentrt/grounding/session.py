@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentrt.grounding.answers import check_answer, is_decline, is_question
+from agentrt.grounding.answers import check_answer, is_decline, is_question, says_cannot
 from agentrt.grounding.check import check_arguments
+from agentrt.grounding.coverage import resources, uncovered
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
@@ -55,6 +56,8 @@ class RunGrounding:
         self.query = query
         self.toolset = toolset
         self.plan = plan
+        #: the resources the toolset's unsafe tools act on (grounding/coverage.py)
+        self._resources = resources(toolset.tools)
         self.render_options = render or RenderOptions()
         self._root = Provenance.from_request(query)
         self._ledgers: dict[tuple[int, ...], Provenance] = {(): self._root}
@@ -93,8 +96,10 @@ class RunGrounding:
 
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
         """A note for the model when ``answer`` states facts found nowhere — or reports on a
-        request for an action (book, cancel, …) that no successful call has carried out,
-        unless it declines or asks a question — else None."""
+        request for an action (book, cancel, …) that no successful call has carried out, or
+        only part of (a flight booked, the hotel the request also asked for not:
+        :mod:`~agentrt.grounding.coverage`), unless it declines or asks a question — else
+        None."""
         made = sum(1 for step in path if getattr(step.observation, "ok", False))
         changes = sum(1 for step in path if getattr(step.observation, "ok", False)
                       and getattr(step.observation, "side_effect", "safe") != "safe")
@@ -104,12 +109,20 @@ class RunGrounding:
         if not verdict.accepted:
             return verdict.note
         verb = asks_for_action(self.query)
-        done = changes > 0
-        if verb and not done and not self.action_blocked \
-                and not (is_decline(answer) or is_question(answer)):
+        if not verb or self.action_blocked or is_decline(answer) or is_question(answer):
+            return None
+        if changes == 0:
             return (f"nothing has been done yet: the user asked you to {verb}, and no call that "
                     "changes anything has succeeded; call the tool that does it with the values "
                     "from the results above — or, if it cannot be done, say why")
+        done = [step.tool for step in path if getattr(step.observation, "ok", False)
+                and getattr(step.observation, "side_effect", "safe") != "safe"]
+        left = uncovered(self.query, self._resources, done)
+        if left and not says_cannot(answer):  # "… but no hotel is available" reports the rest
+            what = "; ".join(f"{word} ({' or '.join(names)})" for word, names in left.items())
+            return (f"not finished yet: the user also asked for {what}, and no such call has "
+                    "succeeded; look up what it needs and make that call too — or, if it "
+                    "cannot be done, say so in your answer")
         return None
 
     @staticmethod

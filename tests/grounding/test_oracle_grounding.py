@@ -5,6 +5,8 @@ check (0 false ungrounded), and deliberately wrong answers must be refused."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from agentrt.grounding import (
     is_decline,
     is_question,
 )
+from agentrt.grounding.session import RunGrounding, plan_for
 from agentrt_demo import DemoServices
 from agentrt_demo.tasks import load_tasks
 from tests.grounding.conftest import TODAY
@@ -152,3 +155,42 @@ def test_the_oracles_answers_without_its_calls_are_refused(runs: dict[str, Oracl
     declines = [t for t in TASKS if not runs[t.id].calls]
     assert declines and all(is_decline(runs[t.id].answer) or is_question(runs[t.id].answer)
                             for t in declines)
+
+
+@dataclass
+class _Obs:
+    ok: bool
+    body: Any
+    side_effect: str
+
+
+@dataclass
+class _Step:
+    node: int
+    tool: str
+    observation: _Obs
+
+
+def test_the_runs_answer_check_never_refuses_the_oracle(runs: dict[str, OracleRun],
+                                                        grounding_services: DemoServices
+                                                        ) -> None:
+    """The whole answer check of a run (rules 1–4, the action rule, coverage) on the oracle's
+    own paths: 0 refusals; the trips' answers after the flight alone are refused (coverage)."""
+    ts = service_toolset(grounding_services)
+    refused, partial = [], 0
+    for task in TASKS:
+        run = runs[task.id]
+        path = [_Step(i, c.tool, _Obs(c.ok, c.body, ts.get(c.tool).side_effect))
+                for i, c in enumerate(run.calls, 1)]
+        grounding = RunGrounding(task.request, ts, plan_for(ts))
+        note = grounding.ground_answer(run.answer, path)
+        if note is not None:
+            refused.append((task.id, note))
+        if task.category == "flight_and_hotel":
+            first = next(i for i, s in enumerate(path) if s.tool == "create_flight_booking")
+            ref = path[first].observation.body["booking_id"]
+            cut = grounding.ground_answer(f"Booked your flight, reference {ref}.",
+                                          path[:first + 1])
+            partial += cut is not None and "also asked for hotel" in cut
+    assert refused == []
+    assert partial == sum(t.category == "flight_and_hotel" for t in TASKS) == 4

@@ -1,0 +1,69 @@
+"""Grounding stage, every part of a request for action is done: a request that asks to book,
+cancel, send … *two* things ("book the flight and a hotel room", "cancel flight X and hotel
+Y") is not answered after the first one succeeded.
+
+Rules (general, read from the toolset, nothing named for the demo):
+
+- the **resources** of a toolset are the words of its unsafe tools' names (``create_flight_booking``
+  → ``flight``) less the words of actions and of bookkeeping (create, cancel, update, booking,
+  reservation, order, item …, :data:`GENERIC`) and less any word every unsafe tool shares (it
+  tells none of them apart);
+- a request that asks for an action (:func:`~agentrt.grounding.session.asks_for_action`) and
+  names a resource (the word or its plural, not negated: "no hotel") **covers** it when a call
+  of an unsafe tool carrying that word succeeded on the path;
+- :func:`uncovered` lists the resources named but not covered, with their tools; the run's
+  answer check refuses an answer while the list is not empty (unless the answer declines, asks
+  a question, or an action was held back), telling the model what is left.
+
+A request that names one resource only is never held here (the action rule covers it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["GENERIC", "resources", "uncovered"]
+
+#: words of unsafe tools' names that name an action or bookkeeping, not a resource
+GENERIC = frozenset(
+    "create cancel delete remove update patch put post add make new set book booking bookings "
+    "reserve reservation reservations order orders item items record records request requests "
+    "confirm confirmation submit send change modify replace edit upsert insert by id ids for "
+    "the a an of to from with and or my one all".split())
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_NEGATED = re.compile(r"\b(?:no|not|without|never|nor)\s+(?:\w+\s+){0,2}?$", re.IGNORECASE)
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def resources(tools: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """Resource word → the unsafe tools whose name carries it (see the module docstring)."""
+    unsafe = [t for t in tools if getattr(t, "side_effect", "safe") != "safe"]
+    by_word: dict[str, list[str]] = {}
+    for tool in unsafe:
+        for word in dict.fromkeys(_words(tool.name)):
+            if len(word) >= 3 and word not in GENERIC and not word.isdigit():
+                by_word.setdefault(word, []).append(tool.name)
+    return {w: tuple(names) for w, names in by_word.items() if len(names) < len(unsafe)}
+
+
+def _named(request: str, word: str) -> bool:
+    for m in re.finditer(rf"\b{re.escape(word)}(?:s|es)?\b", request, re.IGNORECASE):
+        if not _NEGATED.search(request[max(0, m.start() - 30):m.start()]):
+            return True
+    return False
+
+
+def uncovered(request: str, table: Mapping[str, Sequence[str]],
+              done_tools: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The resources ``request`` names that no succeeded unsafe call (``done_tools``) acted
+    on, each with its tools; empty when the request names fewer than two resources."""
+    named = {w: tuple(names) for w, names in table.items() if _named(request, w)}
+    if len(named) < 2:
+        return {}
+    done = set(done_tools)
+    return {w: names for w, names in named.items() if not done.intersection(names)}

@@ -1,0 +1,72 @@
+"""Every part of a request for action is done: resources read from the unsafe tools' names, a
+request naming two of them is not answered after one (the run's answer check)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agentrt.grounding.coverage import resources, uncovered
+from agentrt.grounding.session import RunGrounding, plan_for
+from agentrt.toolset import Toolset
+from agentrt_demo.specs import load_spec
+
+
+@dataclass
+class Tool:
+    name: str
+    side_effect: str = "unsafe"
+
+
+@dataclass
+class Obs:
+    body: Any
+    side_effect: str = "safe"
+    ok: bool = True
+
+
+@dataclass
+class Step:
+    node: int
+    tool: str
+    observation: Obs
+
+
+def test_resources_are_the_unsafe_tools_name_words_that_tell_them_apart() -> None:
+    table = resources([Tool("createFlightBooking"), Tool("cancel_flight_booking"),
+                       Tool("create_hotel_booking"), Tool("sendInvoiceEmail"),
+                       Tool("list_hotels", "safe"), Tool("deleteOrder")])
+    assert table == {"flight": ("createFlightBooking", "cancel_flight_booking"),
+                     "hotel": ("create_hotel_booking",), "invoice": ("sendInvoiceEmail",),
+                     "email": ("sendInvoiceEmail",)}
+    # a word every unsafe tool shares tells none apart
+    assert resources([Tool("create_user_note"), Tool("delete_user_note")]) == {}
+
+
+def test_only_requests_naming_two_resources_are_held() -> None:
+    table = {"flight": ("create_flight_booking",), "hotel": ("create_hotel_booking",)}
+    trip = "Book the cheapest flight to Madrid and a hotel room there for two nights."
+    assert uncovered(trip, table, ["create_flight_booking"]) == {
+        "hotel": ("create_hotel_booking",)}
+    assert uncovered(trip, table, ["create_flight_booking", "create_hotel_booking"]) == {}
+    assert uncovered("Book the cheapest flight to Madrid.", table, []) == {}
+    assert uncovered("Book a flight to Madrid, no hotel needed.", table, []) == {}
+    assert uncovered("Book the flights and hotels.", table, ["create_hotel_booking"]) == {
+        "flight": ("create_flight_booking",)}
+
+
+def test_the_run_refuses_an_answer_after_half_the_request() -> None:
+    ts = Toolset.from_specs([load_spec("flights"), load_spec("hotels")])
+    request = ("Book the cheapest economy flight LIS to MAD on 2026-12-22 and the cheapest "
+               "hotel room in Madrid until 2026-12-25 for Ana Silva, ana@example.com.")
+    run = RunGrounding(request, ts, plan_for(ts))
+    search = Step(1, "search_flight_offers", Obs({"offers": [{"offer_id": "TP1-20261222-Y"}]}))
+    booked = Step(2, "create_flight_booking", Obs({"booking_id": "K7QX2M"}, "unsafe"))
+    note = run.ground_answer("Booked your flight, reference K7QX2M.", [search, booked])
+    assert note is not None and note.startswith("not finished yet")
+    assert "hotel (create_hotel_booking or cancel_hotel_booking)" in note
+    # declining the rest, or the whole done, passes
+    assert run.ground_answer("I booked K7QX2M, but I cannot book a hotel: none is available.",
+                             [search, booked]) is None
+    hotel = Step(3, "create_hotel_booking", Obs({"booking_id": "HB12345678"}, "unsafe"))
+    assert run.ground_answer("Booked K7QX2M and HB12345678.", [search, booked, hotel]) is None
