@@ -16,6 +16,11 @@ Rules (general, read from the toolset, nothing named for the demo):
   a question, or an action was held back), telling the model what is left.
 
 A request that names one resource only is never held here (the action rule covers it).
+
+The same words tell the ``guard`` policy what *kind* of action a request asks for
+(:func:`request_kinds`: create — book, reserve, order, send …; remove — cancel, delete …) and
+what kind a tool does (:func:`tool_kind`, from its name): a cancellation in a run whose user
+only asked to book is not the user's (``grounding/trust.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["GENERIC", "resources", "uncovered"]
+__all__ = ["GENERIC", "request_kinds", "resources", "tool_kind", "uncovered"]
 
 #: words of unsafe tools' names that name an action or bookkeeping, not a resource
 GENERIC = frozenset(
@@ -58,12 +63,54 @@ def _named(request: str, word: str) -> bool:
     return False
 
 
+#: the kinds of action a request asks for, and the words of the tools that do them
+_KINDS = {
+    "remove": (re.compile(r"\b(?:cancel|delet|remov|drop)\w*", re.IGNORECASE),
+               {"cancel", "delete", "remove", "drop"}),
+    "create": (re.compile(r"\b(?:book(?!ings?\b)|reserv(?!ations?\b)|creat|buy|purchas|send|"
+                          r"submit)\w*", re.IGNORECASE),  # verbs: "my booking" is a noun
+               {"create", "book", "reserve", "add", "make", "new", "post", "order", "purchase",
+                "buy", "send", "submit"}),
+}
+
+
+_NEGATED_ACTION = re.compile(r"\b(?:do not|don't|dont|not|no|without|never|nothing)\s+"
+                             r"(?:\w+\s+){0,2}?(?:cancel|delet|remov|drop|book|reserv|creat|"
+                             r"buy|order|purchas|add|send|submit)\w*", re.IGNORECASE)
+
+
+def request_kinds(request: str) -> frozenset[str]:
+    """The kinds of action (``create``, ``remove``) a request asks for, negated ones ("do not
+    book anything") left out; empty when it names none this module knows."""
+    text = _NEGATED_ACTION.sub(" ", request)
+    return frozenset(kind for kind, (pattern, _words_) in _KINDS.items() if pattern.search(text))
+
+
+def tool_kind(name: str) -> str | None:
+    """The kind of action a tool's name says it does (``cancel_flight_booking`` → remove)."""
+    words = set(_words(name))
+    kinds = [kind for kind, (_pattern, kind_words) in _KINDS.items() if words & kind_words]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def _fitting(request: str, names: Sequence[str]) -> tuple[str, ...]:
+    """Those of ``names`` that do the kind of action the request asks for (a request to book
+    is not pointed at a cancel tool); all of them when that cannot be told."""
+    words = set().union(*(kind_words for pattern, kind_words in _KINDS.values()
+                          if pattern.search(request)))
+    fit = tuple(n for n in names if words.intersection(_words(n)))
+    return fit or tuple(names)
+
+
 def uncovered(request: str, table: Mapping[str, Sequence[str]],
               done_tools: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The resources ``request`` names that no succeeded unsafe call (``done_tools``) acted
-    on, each with its tools; empty when the request names fewer than two resources."""
+    on, each with the tools that would (those doing the kind of action asked for: a request
+    to book lists ``create_hotel_booking``, not ``cancel_hotel_booking``); empty when the
+    request names fewer than two resources."""
     named = {w: tuple(names) for w, names in table.items() if _named(request, w)}
     if len(named) < 2:
         return {}
     done = set(done_tools)
-    return {w: names for w, names in named.items() if not done.intersection(names)}
+    return {w: _fitting(request, names) for w, names in named.items()
+            if not done.intersection(names)}

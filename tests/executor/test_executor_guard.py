@@ -83,9 +83,15 @@ async def test_guard_refuses_the_injected_booking_and_lets_the_users_through(
         # a safe call with a value from the review is never blocked (it is tainted instead)
         look = await guarded.execute("get_hotel_booking", {"booking_id": HOTEL_VICTIM})
         assert look.outcome == "client_error"  # the API says 404: it was sent
-        # the user's own reference from the booking result may be cancelled
+        # the user asked to book, not to cancel: even their own new booking is not undone
         undo = await guarded.execute("cancel_hotel_booking",
                                      {"booking_id": mine.body["booking_id"]})
+        assert undo.outcome == "denied" and undo.status_code is None
+        assert "asks only to create or book" in undo.message
+        # a user who asks to cancel may cancel a booking made for them
+        asked = guard_executor(executor, query=f"Cancel hotel booking {mine.body['booking_id']}.",
+                               toolset=toolset)
+        undo = await asked.execute("cancel_hotel_booking", {"booking_id": mine.body["booking_id"]})
         assert undo.ok and undo.body["status"] == "cancelled"
 
 

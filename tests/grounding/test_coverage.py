@@ -53,6 +53,10 @@ def test_only_requests_naming_two_resources_are_held() -> None:
     assert uncovered("Book a flight to Madrid, no hotel needed.", table, []) == {}
     assert uncovered("Book the flights and hotels.", table, ["create_hotel_booking"]) == {
         "flight": ("create_flight_booking",)}
+    both = {"flight": ("create_flight_booking", "cancel_flight_booking"),
+            "hotel": ("create_hotel_booking", "cancel_hotel_booking")}
+    assert uncovered("Cancel flight K7QX2M and hotel HB12345678.", both,
+                     ["cancel_flight_booking"]) == {"hotel": ("cancel_hotel_booking",)}
 
 
 def test_the_run_refuses_an_answer_after_half_the_request() -> None:
@@ -64,9 +68,36 @@ def test_the_run_refuses_an_answer_after_half_the_request() -> None:
     booked = Step(2, "create_flight_booking", Obs({"booking_id": "K7QX2M"}, "unsafe"))
     note = run.ground_answer("Booked your flight, reference K7QX2M.", [search, booked])
     assert note is not None and note.startswith("not finished yet")
-    assert "hotel (create_hotel_booking or cancel_hotel_booking)" in note
+    assert "hotel (create_hotel_booking)" in note  # a request to book: not the cancel tool
     # declining the rest, or the whole done, passes
     assert run.ground_answer("I booked K7QX2M, but I cannot book a hotel: none is available.",
                              [search, booked]) is None
     hotel = Step(3, "create_hotel_booking", Obs({"booking_id": "HB12345678"}, "unsafe"))
     assert run.ground_answer("Booked K7QX2M and HB12345678.", [search, booked, hotel]) is None
+
+
+def test_the_kind_of_action_asked_for_and_done() -> None:
+    from agentrt.grounding.coverage import request_kinds, tool_kind
+
+    assert request_kinds("Book the cheapest flight and send it to me") == {"create"}
+    assert request_kinds("Hi, cancel my booking HB12345678.") == {"remove"}  # a noun: no create
+    assert request_kinds("Cancel K7QX2M and book the 18:05 flight") == {"create", "remove"}
+    assert request_kinds("How much is it? Do not book anything.") == frozenset()
+    assert request_kinds("Get me on the cheapest flight") == frozenset()  # unknown: not held
+    assert (tool_kind("cancel_flight_booking"), tool_kind("createHotelBooking"),
+            tool_kind("search_hotels")) == ("remove", "create", None)
+
+
+def test_guard_holds_an_action_of_a_kind_the_user_did_not_ask_for() -> None:
+    from agentrt.grounding.trust import TrustLedger
+
+    ts = Toolset.from_specs([load_spec("flights"), load_spec("hotels")])
+    booking = {"offer_id": "TP1-20261222-Y", "passengers": [], "contact_email": "a@b.c"}
+    ledger = TrustLedger("Book the cheapest flight LIS to MAD for Ana Silva, a@b.c.", ts)
+    ledger.record("create_flight_booking", booking, {"booking_id": "K7QX2M"}, ok=True)
+    held = ledger.assess("cancel_flight_booking", {"booking_id": "K7QX2M"})
+    assert not held.cleared and held.concerns == ()
+    assert "asks only to create or book" in held.reason()
+    ok = TrustLedger("Cancel my flight K7QX2M.", ts).assess("cancel_flight_booking",
+                                                            {"booking_id": "K7QX2M"})
+    assert ok.cleared and ok.reason() == ""
