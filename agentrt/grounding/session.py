@@ -52,12 +52,12 @@ class RunGrounding:
     """The grounding of one run of ``query`` over ``toolset`` (see the module docstring)."""
 
     def __init__(self, query: str, toolset: Toolset, plan: GroundingPlan, *,
-                 render: RenderOptions | None = None) -> None:
+                 render: RenderOptions | None = None, coverage: bool = True) -> None:
         self.query = query
         self.toolset = toolset
         self.plan = plan
         #: the resources the toolset's unsafe tools act on (grounding/coverage.py)
-        self._resources = resources(toolset.tools)
+        self._resources = resources(toolset.tools) if coverage else {}
         self.render_options = render or RenderOptions()
         self._root = Provenance.from_request(query)
         self._ledgers: dict[tuple[int, ...], Provenance] = {(): self._root}

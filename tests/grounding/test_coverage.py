@@ -101,3 +101,16 @@ def test_guard_holds_an_action_of_a_kind_the_user_did_not_ask_for() -> None:
     ok = TrustLedger("Cancel my flight K7QX2M.", ts).assess("cancel_flight_booking",
                                                             {"booking_id": "K7QX2M"})
     assert ok.cleared and ok.reason() == ""
+
+
+def test_coverage_is_a_switch_off_in_the_agent_by_default() -> None:
+    from agentrt.agent import AgentConfig
+
+    assert AgentConfig().require_coverage is False
+    ts = Toolset.from_specs([load_spec("flights"), load_spec("hotels")])
+    request = "Book the cheapest flight LIS to MAD and a hotel room in Madrid for Ana Silva."
+    booked = Step(1, "create_flight_booking", Obs({"booking_id": "K7QX2M"}, "unsafe"))
+    off = RunGrounding(request, ts, plan_for(ts), coverage=False)
+    assert off.ground_answer("Booked your flight, reference K7QX2M.", [booked]) is None
+    on = RunGrounding(request, ts, plan_for(ts))
+    assert on.ground_answer("Booked your flight, reference K7QX2M.", [booked]) is not None
