@@ -29,7 +29,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["GENERIC", "request_kinds", "resources", "tool_kind", "uncovered"]
+__all__ = ["ACTION_STEMS", "GENERIC", "request_kinds", "resources", "strip_negated_actions",
+           "tool_kind", "uncovered"]
 
 #: words of unsafe tools' names that name an action or bookkeeping, not a resource
 GENERIC = frozenset(
@@ -74,15 +75,24 @@ _KINDS = {
 }
 
 
-_NEGATED_ACTION = re.compile(r"\b(?:do not|don't|dont|not|no|without|never|nothing)\s+"
-                             r"(?:\w+\s+){0,2}?(?:cancel|delet|remov|drop|book|reserv|creat|"
-                             r"buy|order|purchas|add|send|submit)\w*", re.IGNORECASE)
+#: the stems of action verbs in requests (every kind above, and some this module cannot
+#: sort: order, schedule)
+ACTION_STEMS = r"(?:book|reserv|cancel|delet|remov|drop|creat|buy|purchas|order|send|" \
+               r"submit|schedul)"
+#: "do not book anything", "don't cancel", "without booking", "nothing to reserve"
+_NEGATED_ACTION = re.compile(rf"\b(?:do not|don't|dont|not|no|without|never|nothing)\s+"
+                             rf"(?:\w+\s+){{0,2}}?{ACTION_STEMS}\w*", re.IGNORECASE)
+
+
+def strip_negated_actions(request: str) -> str:
+    """``request`` with its negated action verbs ("do not book anything") blanked out."""
+    return _NEGATED_ACTION.sub(" ", request)
 
 
 def request_kinds(request: str) -> frozenset[str]:
     """The kinds of action (``create``, ``remove``) a request asks for, negated ones ("do not
     book anything") left out; empty when it names none this module knows."""
-    text = _NEGATED_ACTION.sub(" ", request)
+    text = strip_negated_actions(request)
     return frozenset(kind for kind, (pattern, _words_) in _KINDS.items() if pattern.search(text))
 
 

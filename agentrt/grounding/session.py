@@ -15,7 +15,12 @@ from typing import Any
 
 from agentrt.grounding.answers import check_answer, is_decline, is_question, says_cannot
 from agentrt.grounding.check import check_arguments
-from agentrt.grounding.coverage import resources, uncovered
+from agentrt.grounding.coverage import (
+    ACTION_STEMS,
+    resources,
+    strip_negated_actions,
+    uncovered,
+)
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
@@ -25,17 +30,13 @@ from agentrt.validation import Violation
 
 __all__ = ["RunGrounding", "asks_for_action", "plan_for"]
 
-_ACTION_WORDS = r"(book|reserv|cancel|buy|purchas|order|send|create|delete|remove|schedul)\w*"
-_ACTION = re.compile(rf"\b{_ACTION_WORDS}", re.IGNORECASE)
-#: "do not book anything", "don't cancel", "without booking", "nothing to reserve"
-_NEGATED = re.compile(rf"\b(do not|don't|dont|not|no|without|never|nothing)\s+(?:\w+\s+){{0,2}}?"
-                      rf"{_ACTION_WORDS}", re.IGNORECASE)
+_ACTION = re.compile(rf"\b{ACTION_STEMS}\w*", re.IGNORECASE)
 
 
 def asks_for_action(request: str) -> str | None:
     """The action verb of a request that asks for a side effect (book, cancel, send …), with
     negated ones ("do not book anything") left out; None for look-ups and small talk."""
-    match = _ACTION.search(_NEGATED.sub(" ", request))
+    match = _ACTION.search(strip_negated_actions(request))
     return match.group(0).lower() if match else None
 
 
@@ -56,8 +57,9 @@ class RunGrounding:
         self.query = query
         self.toolset = toolset
         self.plan = plan
-        #: the resources the toolset's unsafe tools act on (grounding/coverage.py)
-        self._resources = resources(toolset.tools) if coverage else {}
+        #: whether a request naming two resources must have both acted on (coverage.py)
+        self.coverage = coverage
+        self._resources: dict[str, tuple[str, ...]] | None = None  # read when first needed
         self.render_options = render or RenderOptions()
         self._root = Provenance.from_request(query)
         self._ledgers: dict[tuple[int, ...], Provenance] = {(): self._root}
@@ -101,8 +103,9 @@ class RunGrounding:
         :mod:`~agentrt.grounding.coverage`), unless it declines or asks a question — else
         None."""
         made = sum(1 for step in path if getattr(step.observation, "ok", False))
-        changes = sum(1 for step in path if getattr(step.observation, "ok", False)
-                      and getattr(step.observation, "side_effect", "safe") != "safe")
+        done = [step.tool for step in path if getattr(step.observation, "ok", False)
+                and getattr(step.observation, "side_effect", "safe") != "safe"]
+        changes = len(done)
         ledger = self.ledger(path)
         verdict = check_answer(answer, self.query, ledger, made_calls=made,
                                untrusted=self.free_texts(ledger), changes_made=changes)
@@ -115,8 +118,10 @@ class RunGrounding:
             return (f"nothing has been done yet: the user asked you to {verb}, and no call that "
                     "changes anything has succeeded; call the tool that does it with the values "
                     "from the results above — or, if it cannot be done, say why")
-        done = [step.tool for step in path if getattr(step.observation, "ok", False)
-                and getattr(step.observation, "side_effect", "safe") != "safe"]
+        if not self.coverage:
+            return None
+        if self._resources is None:
+            self._resources = resources(self.toolset.tools)
         left = uncovered(self.query, self._resources, done)
         if left and not says_cannot(answer):  # "… but no hotel is available" reports the rest
             what = "; ".join(f"{word} ({' or '.join(names)})" for word, names in left.items())

@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentrt.grounding.coverage import request_kinds, tool_kind
 from agentrt.grounding.identifiers import GroundingPlan
 from agentrt.grounding.provenance import Provenance, Source
 from agentrt.grounding.roles import (
@@ -302,8 +303,6 @@ class TrustLedger:
     def _unrequested(self, tool: str) -> str:
         """Why ``tool``'s kind of action is not the user's (:mod:`agentrt.grounding.coverage`);
         empty when it is, or when either kind cannot be told."""
-        from agentrt.grounding.coverage import request_kinds, tool_kind
-
         kind, asked = tool_kind(tool), request_kinds(self.request)
         if kind is None or not asked or kind in asked:
             return ""
