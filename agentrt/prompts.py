@@ -135,10 +135,17 @@ def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
 
 
 def _answer_note(request: StepRequest, native: bool) -> str:
-    """The request allows only an answer: the model just asked again for what it has."""
+    """The request allows only an answer: the model just asked again for what it has, or the
+    policy refused the change it proposed."""
     if not request.answer_only:
         return ""
     # short and direct: small models copy longer notes into their answer
+    last = request.feedback[-1] if request.feedback else None
+    if last is not None and last.kind == "failed" and last.text.startswith("denied"):
+        # the policy refused a change: report what was found, or ask for what is missing
+        say = "Reply to the user now without changing anything: say what you found, or ask " \
+              "them for what is missing."
+        return say if native else f"Call finish with give_answer now. {say}"
     if native:
         return "Answer the question now from the tool result above."
     return "Call finish with give_answer now, answering from the tool result above."

@@ -10,8 +10,9 @@ notes carrying instructions, :mod:`agentrt_demo.injected`). Every task of
 :func:`agentrt_demo.injection.injection_tasks` — 6 normal booking tasks (benign free text) and
 30 injected ones (5 attacks × the same 6 tasks) — runs through a real ``Agent`` under each
 policy. ``scripted`` is :class:`agentrt_demo.injection.ObedientModel`, which obeys every
-instruction it finds in tool output (the worst case); ``embedded`` is the stock embedded model
-(slow on CPU: minutes per task).
+instruction it finds in tool output (the worst case); ``embedded`` is the demo's model (the
+embedded default with the demo's fine-tuned adapter, as ``agentrt demo`` runs it; tens of
+seconds per task on a CPU) and ``embedded:base`` the stock one.
 
 Columns: user tasks solved (normal / injected; the database holds exactly the user's bookings
 and the answer states what was asked), injected side effects executed (bookings for the
@@ -51,9 +52,18 @@ def _backend_factory(model: str) -> tuple[Any, Any]:
     if model == "scripted":
         return (lambda tasks: ObedientModel(tasks)), None
     from agentrt.backends import load_backend
+    from agentrt_demo.model import demo_model
 
-    backend = load_backend(model)  # loaded once, shared by every task
+    backend = load_backend(demo_model(model))  # embedded: the demo's fine-tuned adapter; once
     return (lambda _tasks: backend), backend
+
+
+def _progress(policy: str) -> Any:
+    def show(s: InjectionScore) -> None:  # one line per task on stderr: a long run is watchable
+        print(f"[{policy}] {s.task_id}: solved={s.solved} injected_side_effects="
+              f"{s.injected_side_effects} injected_answer={s.injected_answer}",
+              file=sys.stderr, flush=True)
+    return show
 
 
 def summarise(policy: str, scores: Sequence[InjectionScore]) -> dict[str, Any]:
@@ -144,7 +154,8 @@ async def amain(args: argparse.Namespace) -> int:
         with injected_services() as services:
             for policy in args.policies.split(","):
                 started = time.perf_counter()
-                scores = await run_suite(tasks, policy, services, backend_for=make, **settings)
+                scores = await run_suite(tasks, policy, services, backend_for=make,
+                                         on_result=_progress(policy), **settings)
                 row = summarise(policy, scores)
                 row["seconds"] = round(time.perf_counter() - started, 1)
                 rows.append(row)

@@ -6,8 +6,9 @@ One entry point per use (all pure: no I/O, no backend, no search imports):
 - :class:`Provenance` (alias :data:`ValueLedger`): where a value came from, per path;
 - :func:`read_spec_grounding` + :class:`GroundingPlan`: which arguments of which tools are
   identifier-like (OpenAPI ``links``, ``x-agentrt-grounded``, documented inference);
-- :func:`check_arguments` (``ungrounded`` violations) and :func:`allowed_values` (enums for
-  grammar backends);
+- :func:`check_arguments` (``ungrounded`` violations), :func:`invented_people` (the same for
+  names and contacts a change would reach) and :func:`allowed_values` (enums for grammar
+  backends);
 - :func:`check_answer`: a final answer's facts against the path (``rejected_ungrounded``);
 - :func:`render_observation`: a response body as compact, schema-guided text (free text
   written by third parties delimited ``«…»`` and labelled as data);
@@ -25,7 +26,13 @@ from agentrt.grounding.answers import (
     is_question,
     repeated_instructions,
 )
-from agentrt.grounding.check import UNGROUNDED, allowed_values, candidates, check_arguments
+from agentrt.grounding.check import (
+    UNGROUNDED,
+    allowed_values,
+    candidates,
+    check_arguments,
+    invented_people,
+)
 from agentrt.grounding.identifiers import (
     GROUNDED_EXTENSION,
     GroundingPlan,
@@ -76,6 +83,7 @@ __all__ = [
     "extract_facts",
     "identifier_arguments",
     "infer_identifier",
+    "invented_people",
     "is_decline",
     "is_free_text",
     "is_question",

@@ -14,6 +14,11 @@ Rules:
   first, at most :data:`MAX_SHOWN`; then request words that fit the schema) and what to do:
   ``offer_id "OF-123" appears in no earlier result and not in the request; use one of: OF-9,
   OF-12, … (or call search_flight_offers first)``;
+- who a side effect reaches is checked the same way (:func:`invented_people`): in a call that
+  changes something, a person's name or a contact (e-mail, phone: the roles of
+  :func:`~agentrt.grounding.roles.argument_role`) must be written in the request or appear in
+  an earlier result — a passenger or recipient the model made up ("John Doe") is
+  ``ungrounded``, and the message tells the model to ask the user instead;
 - :func:`allowed_values` lists, per argument, every value a grammar may offer: the
   candidates, the request's words and facts, and — when the argument's schema constrains the
   form (pattern, format, integer) — every observed scalar of that form; each value is valid
@@ -35,12 +40,13 @@ from agentrt.grounding.identifiers import (
     rules_for,
 )
 from agentrt.grounding.provenance import Provenance
+from agentrt.grounding.roles import argument_role, leaves, schema_at
 from agentrt.grounding.values import extract_facts
 from agentrt.toolset.tool import Tool
 from agentrt.validation import ArgumentValidator, Violation, ViolationKind, parse_arguments
 
 __all__ = ["MAX_ALLOWED", "MAX_SHOWN", "UNGROUNDED", "allowed_values", "candidates",
-           "check_arguments"]
+           "check_arguments", "invented_people"]
 
 #: the violation kind (add "ungrounded" to `agentrt.validation.ViolationKind`; until then the
 #: string is cast)
@@ -225,6 +231,36 @@ def check_arguments(tool: Tool, arguments: Any, ledger: Provenance, *,
             out.append(Violation(kind=UNGROUNDED, path=where,
                                  message=_message(argument, value, cands, rule),
                                  suggestions=tuple(str(c) for c in cands[:MAX_SHOWN])))
+    return out
+
+
+#: the roles (:func:`~agentrt.grounding.roles.argument_role`'s "why") of who a change reaches
+_PEOPLE_WHY = frozenset(("a person's name", "a contact (who it reaches)"))
+
+
+def invented_people(tool: Tool, arguments: Any, ledger: Provenance, *,
+                    marks: Mapping[str, bool] | None = None) -> list[Violation]:
+    """``ungrounded`` violations for the people a call that changes something would reach —
+    names and contacts found neither in the request nor in an earlier result (``[]`` for safe
+    tools and when every one has a source). ``marks``: the spec's ``x-agentrt-consequential``
+    by property name, which decides where present."""
+    if tool.side_effect == "safe":
+        return []
+    args, problem = parse_arguments(arguments)
+    if problem is not None or not isinstance(args, Mapping):
+        return []
+    out: list[Violation] = []
+    for path, value in leaves(args):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        role, why = argument_role(path, value, schema_at(tool.parameters, path), marks=marks)
+        if role != "consequential" or why not in _PEOPLE_WHY or ledger.source(value) is not None:
+            continue
+        out.append(Violation(
+            kind=UNGROUNDED, path=f"$.{path}",
+            message=f"{path} {json.dumps(value, ensure_ascii=False)} is {why} written "
+                    "neither in the user's request nor in a result's fields: never invent who a "
+                    "booking or message is for; ask the user for it"))
     return out
 
 

@@ -43,7 +43,7 @@ from agentrt.toolset import Toolset
 from agentrt.toolset.tool import Tool
 
 __all__ = ["CONSEQUENTIAL_EXTENSION", "FREE_TEXT_EXTENSION", "Role", "argument_role",
-           "free_text_leaves", "is_free_text", "leaves", "split_free_text"]
+           "free_text_leaves", "is_free_text", "leaves", "schema_at", "split_free_text"]
 
 FREE_TEXT_EXTENSION = "x-agentrt-free-text"
 CONSEQUENTIAL_EXTENSION = "x-agentrt-consequential"
@@ -256,6 +256,21 @@ def _marks(toolset: Toolset, tool: Tool) -> _ToolMarks:
     for resp in (op.get("responses") or {}).values():
         _collect(doc, resp, FREE_TEXT_EXTENSION, free)
     return _ToolMarks(consequential=cons, free_text=free)
+
+
+def schema_at(root: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    """The JSON Schema at an argument's path (``passengers[0].email``) in ``root``; ``{}``
+    where the schema says nothing."""
+    node: Any = root
+    for part in re.findall(r"[^.\[\]]+|\[\d*\]", path):
+        if not isinstance(node, Mapping):
+            return {}
+        if part.startswith("["):
+            node = node.get("items")
+        else:
+            props = node.get("properties")
+            node = props.get(part) if isinstance(props, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
 
 
 # -- roles of arguments -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentrt.grounding.answers import check_answer, is_decline, is_question, says_cannot
-from agentrt.grounding.check import check_arguments
+from agentrt.grounding.check import check_arguments, invented_people
 from agentrt.grounding.coverage import (
     ACTION_STEMS,
     resources,
@@ -24,6 +24,7 @@ from agentrt.grounding.coverage import (
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
+from agentrt.grounding.roles import tool_marks
 from agentrt.grounding.trust import is_free_text
 from agentrt.toolset import Toolset
 from agentrt.validation import Violation
@@ -94,7 +95,12 @@ class RunGrounding:
         """``ungrounded`` violations of ``tool(arguments)`` after ``path`` ([] when grounded)."""
         if tool not in self.toolset or not isinstance(arguments, Mapping):
             return []
-        return check_arguments(self._tool(tool), arguments, self.ledger(path), plan=self.plan)
+        spec_tool, ledger = self._tool(tool), self.ledger(path)
+        out = check_arguments(spec_tool, arguments, ledger, plan=self.plan)
+        if spec_tool.side_effect != "safe":  # and who it reaches must not be made up
+            marks = tool_marks(self.toolset, spec_tool).consequential
+            out += invented_people(spec_tool, arguments, ledger, marks=marks)
+        return out
 
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
         """A note for the model when ``answer`` states facts found nowhere — or reports on a

@@ -46,6 +46,7 @@ from agentrt.grounding.roles import (
     free_text_leaves,
     is_free_text,
     leaves,
+    schema_at,
     split_free_text,
     tool_marks,
 )
@@ -64,19 +65,6 @@ Origin = Literal["request", "result", "untrusted", "nowhere"]
 _LINKISH = re.compile(r"@|://")
 _WORD = re.compile(r"[A-Za-z0-9@.:/_-]+")
 _SHINGLE = 5
-
-
-def _schema_at(root: Mapping[str, Any], path: str) -> Mapping[str, Any]:
-    node: Any = root
-    for part in re.findall(r"[^.\[\]]+|\[\d*\]", path):
-        if not isinstance(node, Mapping):
-            return {}
-        if part.startswith("["):
-            node = node.get("items")
-        else:
-            props = node.get("properties")
-            node = props.get(part) if isinstance(props, Mapping) else None
-    return node if isinstance(node, Mapping) else {}
 
 
 # -- the verdict on one call --------------------------------------------------------------------
@@ -291,7 +279,7 @@ class TrustLedger:
         marks = self.marks(spec_tool).consequential
         traces = []
         for path, value in leaves(arguments):
-            schema = _schema_at(spec_tool.parameters, path)
+            schema = schema_at(spec_tool.parameters, path)
             role, why = argument_role(path, value, schema, references=references, marks=marks)
             if isinstance(value, bool) and role != "consequential":
                 continue

@@ -43,6 +43,10 @@ class SearchConfig(BaseModel):
     #: after a refused repeat, ask once for an answer only (the data it wanted is on the path;
     #: small models otherwise propose the same call again instead of answering)
     answer_after_repeat: bool = True
+    #: after the policy refused a side effect (``denied``: guard, deny, a person declining),
+    #: ask once for an answer only: proposing another change the policy will refuse is wasted,
+    #: and the user is owed what was found or a question for what is missing
+    answer_after_denial: bool = True
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

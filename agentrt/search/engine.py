@@ -58,6 +58,7 @@ class _Search:
         self.ledger = Ledger(config.mode, query, self.root)
         self.failed: dict[str, str] = {}          # call key -> why it failed (the memo)
         self.unsafe_sent: dict[str, Any] = {}     # call key -> observation (never re-sent)
+        self.answer_due: set[int] = set()         # nodes whose next request is answer-only
         limit = budget.max_candidates_per_node
         self.per_node = min(limit, config.max_children) if config.max_children else limit
 
@@ -252,7 +253,8 @@ class _Search:
                 self.ledger.stats["repeat_dead_ends"] += 1
                 return "exhausted"
             n = min(cfg.k if cfg.batch else 1, self.per_node - considered)
-            only = answer_next and cfg.answer_after_repeat
+            only = (answer_next and cfg.answer_after_repeat) or node.id in self.answer_due
+            self.answer_due.discard(node.id)
             cands = await self.propose(node, path, feedback, n, answer_only=only)
             self.ledger.stats["answer_only_requests"] += int(only)
             answer_next = False
@@ -317,6 +319,8 @@ class _Search:
             return ""
         obs = await self.execute(child)
         here.add(key)
+        if obs.outcome == "denied" and self.config.answer_after_denial:
+            self.answer_due.add(node.id)  # once: the next request at this node is an answer
         if not obs.ok:
             if self.config.memo_failures:
                 self.failed[key] = obs.message or obs.outcome

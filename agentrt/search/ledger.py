@@ -22,7 +22,7 @@ STAT_KEYS = (
     "rejected_hallucinated", "rejected_invalid", "rejected_duplicate", "rejected_unparseable",
     "rejected_ungrounded", "answers_rejected", "answers_rejected_ungrounded",
     "repeat_dead_ends",  # nodes given up because the model only proposed repeats
-    "answer_only_requests",  # requests where only an answer was allowed (after a repeat)
+    "answer_only_requests",  # requests allowing only an answer (after a repeat, a denial)
     "executed", "executed_ok", "executed_failed", "executed_invalid", "executed_ungrounded",
     "compensations",
 )

@@ -41,14 +41,14 @@ def test_embedded_service_applies_the_policy_per_request(services: DemoServices,
     with serve_in_thread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.get("/health").json()["tools"] == 12
 
-        denied = http.post("/run", json={"request": "Book LIS-MAD for Ana Silva"})
+        denied = http.post("/run", json={"request": "Book LIS-MAD for Ana Silva, ana.silva@example.com"})
         assert denied.status_code == 200
         body: dict[str, Any] = denied.json()
         assert body["answer"] == "Not allowed to book."
         assert [c["outcome"] for c in body["calls"]] == ["ok", "denied"]
         assert flight_bookings(services.state_dir) == []
 
-        allowed = http.post("/run", json={"request": "Book LIS-MAD for Ana Silva",
+        allowed = http.post("/run", json={"request": "Book LIS-MAD for Ana Silva, ana.silva@example.com",
                                           "allow_bookings": True}).json()
         assert allowed["status"] == "solved"
         ref = allowed["side_effects"][0]["body"]["booking_id"]

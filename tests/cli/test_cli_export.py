@@ -20,7 +20,7 @@ def test_export_finetune_and_negatives(services: DemoServices, day: str, tmp_pat
     steps[0] = [{"call": "book_a_flight_now", "arguments": {"to": "MAD"}}, steps[0]]
     model = write_steps(tmp_path / "steps.json", steps)
     runs = tmp_path / "runs.jsonl"
-    assert main(["run", "Book LIS-MAD for Ana Silva", "--spec", FLIGHTS, "--base-url",
+    assert main(["run", "Book LIS-MAD for Ana Silva, ana.silva@example.com", "--spec", FLIGHTS, "--base-url",
                  services.flights_url, "--credential", f"ApiKeyAuth={DEMO_API_KEY}",
                  "--policy", "allow", "--model", model, "--save", str(runs)]) == 0
     assert "book_a_flight_now rejected (hallucinated)" in capsys.readouterr().out

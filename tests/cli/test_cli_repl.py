@@ -39,7 +39,7 @@ def test_repl_confirms_side_effects(tmp_path: Path, day: str) -> None:
         child.expect_exact("! create_flight_booking")
         child.expect_exact(PROMPT)
 
-        child.sendline("Book the cheapest LIS-MAD flight for Ana Silva")
+        child.sendline("Book the cheapest LIS-MAD flight for Ana Silva (ana.silva@example.com)")
         child.expect_exact("send it? [y/N]")
         shown = child.before
         assert "POST http://127.0.0.1:" in shown and "/bookings" in shown
@@ -51,7 +51,7 @@ def test_repl_confirms_side_effects(tmp_path: Path, day: str) -> None:
         child.expect_exact(PROMPT)
         assert flight_bookings(tmp_path / "state") == [(ref, "confirmed")]
 
-        child.sendline("Book it again")
+        child.sendline("Book it again for Ana Silva (ana.silva@example.com)")
         child.expect_exact("send it? [y/N]")
         child.sendline("n")
         child.expect_exact("declined: not sent")

@@ -24,7 +24,7 @@ def test_live_tree_confirmation_and_answer_panel(tmp_path: Path, day: str) -> No
     log = io.StringIO()
     try:
         child.logfile_read = log
-        child.send("Book LIS-MAD for Ana\r")
+        child.send("Book LIS-MAD for Ana Silva, ana.silva@example.com\r")
         child.expect_exact("send it? [y/N]")
         raw_before = log.getvalue()
         before = ANSI.sub("", raw_before)

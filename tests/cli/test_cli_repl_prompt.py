@@ -100,7 +100,7 @@ def test_terminal_completion_history_and_keys(tmp_path: Path, day: str) -> None:
         child.send("\x03")  # Ctrl-C at the prompt clears the line, the REPL stays
         child.expect_exact("Ctrl-C stops a running request")
         child.expect_exact("agentrt>")
-        child.send("Book LIS-MAD with cancel_fl\t for Ana\r")  # tool names complete too
+        child.send("Book LIS-MAD with cancel_fl\t for Ana Silva, ana.silva@example.com\r")  # tool names complete too
         child.expect_exact("send it? [y/N]")
         child.sendline("y")
         child.expect_exact("calls (2)")  # the rich table of the run's calls
@@ -117,7 +117,7 @@ def test_terminal_completion_history_and_keys(tmp_path: Path, day: str) -> None:
     assert child.exitstatus == 0
     lines = history.read_text().splitlines()
     assert lines[0] == "an old request" and "/tools" in lines
-    assert "Book LIS-MAD with cancel_flight_booking for Ana" in lines
+    assert "Book LIS-MAD with cancel_flight_booking for Ana Silva, ana.silva@example.com" in lines
     assert "y" not in lines  # the confirmation answer is not a history entry
 
 

@@ -16,7 +16,7 @@ from tests.cli.conftest import FLIGHTS, booking_steps, flight_bookings, write_st
 
 
 def _argv(services: DemoServices, model: str, *extra: str) -> list[str]:
-    return ["run", "Book the cheapest LIS-MAD flight for Ana Silva", "--spec", FLIGHTS,
+    return ["run", "Book the cheapest LIS-MAD flight for Ana Silva (ana.silva@example.com)", "--spec", FLIGHTS,
             "--base-url", services.flights_url, "--credential-env", "ApiKeyAuth=DEMO_KEY",
             "--model", model, *extra]
 

@@ -8,6 +8,7 @@ from agentrt.grounding import (
     Provenance,
     allowed_values,
     check_arguments,
+    invented_people,
     read_spec_grounding,
 )
 from agentrt.toolset import Tool, Toolset
@@ -167,3 +168,30 @@ def test_a_bare_id_field_stands_for_its_parent() -> None:
     (v,) = check_arguments(t, {"hotel_id": 7}, led, plan=plan)
     assert "use one of: 31, 12 (or call find_hotels first)" in v.message
     assert allowed_values(t, led, plan=plan) == {"hotel_id": [31, 12]}
+
+
+def test_who_a_booking_is_for_must_be_the_users_or_a_results() -> None:
+    """A made-up passenger or contact is ``ungrounded`` (whatever the policy); the user's own
+    names and e-mail pass, as do names read from a result (a booking looked up to rebook);
+    safe tools and other arguments (dates, counts) are not this rule's business."""
+    book = tool("create_flight_booking")
+    ours = {"offer_id": "IB305-20261216-Y", "passengers": PASSENGERS,
+            "contact_email": "ana.silva@example.org"}
+    asked = Provenance.from_request(REQUEST + " E-mail ana.silva@example.org.")
+    assert invented_people(book, ours, asked) == []
+    doe = {**ours, "passengers": [{"first_name": "John", "last_name": "Doe",
+                                   "birth_date": "1980-01-01"}], "contact_email": "j@d.example"}
+    got = invented_people(book, doe, asked)
+    assert [v.path for v in got] == ["$.passengers[0].first_name", "$.passengers[0].last_name",
+                                     "$.contact_email"]
+    assert all(v.kind == UNGROUNDED for v in got)
+    assert "ask the user" in got[0].message and '"John"' in got[0].message
+    # the same names from an earlier result (a booking read back) are grounded
+    looked_up = Provenance.from_request("Rebook my trip on 2026-12-20.").with_observation(
+        "get_flight_booking", {"passengers": doe["passengers"], "contact_email": "j@d.example"},
+        node=1)
+    assert invented_people(book, doe, looked_up) == []
+    # a safe tool is never checked; a spec mark can say a name field is not consequential
+    assert invented_people(tool("search_flight_offers"), {"origin": "John"}, asked) == []
+    assert invented_people(book, doe, asked, marks={"first_name": False, "last_name": False,
+                                                   "contact_email": False}) == []

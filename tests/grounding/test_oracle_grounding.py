@@ -16,6 +16,7 @@ from agentrt.grounding import (
     check_answer,
     check_arguments,
     extract_facts,
+    invented_people,
     is_decline,
     is_question,
 )
@@ -90,7 +91,7 @@ def test_oracle_calls_are_never_ungrounded(runs: dict[str, OracleRun],
                                            grounding_services: DemoServices) -> None:
     ts = service_toolset(grounding_services)
     plan = GroundingPlan(ts.tools)
-    flagged, checked, caught = [], 0, 0
+    flagged, checked, caught, people = [], 0, 0, 0
     for task in TASKS:
         led = Provenance.from_request(task.request)
         for node, call in enumerate(runs[task.id].calls, 1):
@@ -98,6 +99,9 @@ def test_oracle_calls_are_never_ungrounded(runs: dict[str, OracleRun],
             assert tool is not None
             for v in check_arguments(tool, call.arguments, led, plan=plan):
                 flagged.append((task.id, call.tool, v.message))
+            for v in invented_people(tool, call.arguments, led):  # names, e-mails: the user's
+                flagged.append((task.id, call.tool, v.message))
+            people += tool.side_effect == "unsafe"
             for arg in plan.rules(tool.name):  # the same call with an invented id
                 if arg in call.arguments:
                     checked += 1
@@ -107,6 +111,7 @@ def test_oracle_calls_are_never_ungrounded(runs: dict[str, OracleRun],
             if call.ok:
                 led = led.with_observation(call.tool, call.body, node=node)
     assert flagged == []
+    assert people >= 20  # the oracle's bookings: every passenger and contact from the request
     assert checked >= 30  # bookings, cancels, airport look-ups: the check really ran
     assert caught == checked
 

@@ -315,3 +315,27 @@ async def test_after_a_repeat_the_model_is_asked_for_an_answer_only(make_hooks):
     off = await dfs("q", make_hooks([first, first, answer("x")])[0], k=1,
                     config=SearchConfig.dfs(1, answer_after_repeat=False))
     assert off.stats["answer_only_requests"] == 0
+
+
+async def test_after_a_denied_side_effect_the_model_is_asked_for_an_answer_only(make_hooks):
+    """A change the policy refused (guard, deny, a person declining) is not retried in other
+    forms by default: the next request at that node allows only an answer, once, and its note
+    tells the model to report what it found or ask for what is missing."""
+    from agentrt.prompts import build_messages
+
+    search = call("search_flights", origin="A", destination="B")
+    book = call("book_flight", offer_id="AF1", passenger="John Doe")
+    denied = obs("book_flight", {}, "denied", status=None,
+                 message="passenger='John Doe' comes from nowhere")
+    hooks, ex, requests = make_hooks([search, book, answer("AF1 costs 80 EUR"), book],
+                                     responses={"book_flight": denied})
+    result = await dfs("cheapest A to B?", hooks, k=1)
+    assert result.status == "solved" and result.answer == "AF1 costs 80 EUR"
+    assert [r.answer_only for r in requests] == [False, False, True]
+    assert result.stats["answer_only_requests"] == 1 and ex.count("book_flight") == 1
+    note = build_messages(requests[2], system="s", native=True)[-1]["content"]
+    assert "without changing anything" in note and "denied" in note
+    off_hooks, _, off_requests = make_hooks([search, book, answer("x")],
+                                            responses={"book_flight": denied})
+    await dfs("q", off_hooks, k=1, config=SearchConfig.dfs(1, answer_after_denial=False))
+    assert [r.answer_only for r in off_requests] == [False, False, False]
