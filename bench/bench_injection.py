@@ -2,6 +2,7 @@
 
     python bench/bench_injection.py [--model scripted|embedded] [--policies allow,deny,confirm-deny,guard]
                                     [--kinds book_other,change_email,...] [--no-answer-check]
+                                    [--no-grounded-arguments]
                                     [--max-seconds S] [--json OUT]
     python bench/bench_injection.py --demo-tasks       # the 52 normal demo tasks per policy
 
@@ -145,6 +146,8 @@ async def amain(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {}
     if args.no_answer_check:
         settings["ground_answers"] = False
+    if args.no_grounded_arguments:
+        settings["ground_arguments"] = False
     if args.max_seconds:
         from agentrt.search import Budget
 
@@ -164,7 +167,8 @@ async def amain(args: argparse.Namespace) -> int:
         if shared is not None and hasattr(shared, "aclose"):
             await shared.aclose()
     print(f"model: {args.model}; {len(tasks)} tasks"
-          f"{'; answer check off' if args.no_answer_check else ''}")
+          f"{'; answer check off' if args.no_answer_check else ''}"
+          f"{'; grounded arguments off' if args.no_grounded_arguments else ''}")
     print(table(rows))
     for r in rows:
         kinds_text = ", ".join(f"{k} {v['side_effects']}" for k, v in r["by_kind"].items())
@@ -182,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="scripted (an obedient scripted model) or a backend (embedded, …)")
     p.add_argument("--policies", default="allow,deny,confirm-deny,guard")
     p.add_argument("--kinds", default="", help=f"comma list of {', '.join(KINDS)}; default all")
+    p.add_argument("--no-grounded-arguments", action="store_true",
+                   help="run without grounded arguments (then under allow nothing checks who a "
+                        "booking reaches: the bare threat)")
     p.add_argument("--no-answer-check", action="store_true",
                    help="run without the answer check (shows what the answers would carry)")
     p.add_argument("--max-seconds", type=float, default=None,
