@@ -67,6 +67,8 @@ class RunGrounding:
         #: an action was attempted but not carried out by the runtime's doing (the policy or
         #: the person said no, its answer was lost): reporting that is a fine answer
         self.action_blocked = False
+        #: a decline of a question was refused once in this run (the results held an answer)
+        self.decline_refused = False
 
     def observed(self, observation: Any) -> None:
         """Every executed call's observation (pruned branches included) passes through here."""
@@ -103,7 +105,9 @@ class RunGrounding:
         return out
 
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
-        """A note for the model when ``answer`` states facts found nowhere — or reports on a
+        """A note for the model when ``answer`` states facts found nowhere — or, the first time
+        in a run, declines a question (no action asked) that a result on the path holds data
+        for — or reports on a
         request for an action (book, cancel, …) that no successful call has carried out, or
         only part of (a flight booked, the hotel the request also asked for not:
         :mod:`~agentrt.grounding.coverage`), unless it declines or asks a question — else
@@ -118,6 +122,12 @@ class RunGrounding:
         if not verdict.accepted:
             return verdict.note
         verb = asks_for_action(self.query)
+        if not verb and not self.decline_refused and not self.action_blocked \
+                and is_decline(answer) and _holds_results(path):
+            self.decline_refused = True  # once: a second "cannot" is taken as meant
+            return ("the results above hold what the user asked about: answer the question "
+                    "from them (names, codes, times, prices) instead of declining — or, if "
+                    "none fits what was asked, say which part does not fit")
         if not verb or self.action_blocked or is_decline(answer) or is_question(answer):
             return None
         if changes == 0:
@@ -152,3 +162,27 @@ class RunGrounding:
             return None
         return render_observation(body, self._tool(tool).response_schema,
                                   options=self.render_options, tool=tool)
+
+
+def _holds_results(path: Sequence[Any]) -> bool:
+    """Whether the last successful, safe call on ``path`` returned data: a list with an item,
+    or an object with a value outside lists (an empty search result does not count)."""
+    for step in reversed(path):
+        obs = step.observation
+        if not getattr(obs, "ok", False) or getattr(obs, "side_effect", "safe") != "safe":
+            continue
+        return _has_data(getattr(obs, "body", None))
+    return False
+
+
+def _has_data(body: Any, depth: int = 0) -> bool:
+    if isinstance(body, list):
+        return bool(body)
+    if isinstance(body, Mapping) and depth < 4:
+        lists = [v for v in body.values() if isinstance(v, list)]
+        if lists:  # a result list decides: {"offers": [], "count": 0} holds nothing
+            return any(lists)
+        return any(_has_data(v, depth + 1) if isinstance(v, Mapping) else
+                   v not in (None, "", False) for v in body.values())
+    return body not in (None, "", False)
+

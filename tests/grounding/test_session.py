@@ -96,3 +96,25 @@ def test_compact_view_and_plan_from_the_documents(toolset: Toolset) -> None:
     assert run.view("no_such_tool", {"a": 1}) is None
     rules = plan_for(toolset).rules("create_flight_booking")
     assert rules["offer_id"].reason == "link"  # the demo spec declares its links
+
+
+def test_a_question_declined_with_the_answer_in_hand_is_refused_once(toolset: Toolset) -> None:
+    """A look-up answered "sorry, I cannot" while the last result holds data is refused the
+    first time (answer from the results); a second decline is taken as meant. An empty result,
+    a request for an action, or no result at all leave a decline alone."""
+    question = "Which hotel in Lisbon is cheapest from 2026-12-31 to 2027-01-03, and the total?"
+    found = Step(1, "search_hotels", Obs(body={"hotels": [
+        {"hotel_id": "LIS-02", "name": "Park Opera Lisbon", "total_price": 402.0}], "count": 1}))
+    empty = Step(1, "search_hotels", Obs(body={"hotels": [], "count": 0}))
+    sorry = "Sorry, I cannot book a hotel in Lisbon from 2026-12-31 to 2027-01-03."
+    run = RunGrounding(question, toolset, plan_for(toolset))
+    note = run.ground_answer(sorry, [found])
+    assert note is not None and "answer the question from them" in note
+    assert run.ground_answer(sorry, [found]) is None  # once per run
+    assert run.ground_answer("Park Opera Lisbon, 402.00 EUR in total.", [found]) is None
+    fresh = RunGrounding(question, toolset, plan_for(toolset))
+    assert fresh.ground_answer(sorry, [empty]) is None
+    assert fresh.ground_answer(sorry, []) is None
+    booking = RunGrounding("Book the cheapest hotel in Lisbon from 2026-12-31 to 2027-01-03 "
+                           "for Ana Silva, ana@example.com.", toolset, plan_for(toolset))
+    assert booking.ground_answer(sorry, [found]) is None
