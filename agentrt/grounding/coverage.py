@@ -34,7 +34,7 @@ __all__ = ["ACTION_STEMS", "GENERIC", "request_kinds", "resources", "strip_negat
 
 #: words of unsafe tools' names that name an action or bookkeeping, not a resource
 GENERIC = frozenset(
-    "create cancel delete remove update patch put post add make new set book booking bookings "
+    "create cancel delete remove update patch put post add make new set book booking bookings "  # noqa: SIM905
     "reserve reservation reservations order orders item items record records request requests "
     "confirm confirmation submit send change modify replace edit upsert insert by id ids for "
     "the a an of to from with and or my one all".split())

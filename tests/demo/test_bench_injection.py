@@ -3,27 +3,12 @@ let through, and the switch for grounded arguments shows the bare threat under `
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    name = "bench_injection"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmodules import load_bench
 
 
 @pytest.mark.parametrize("flags, allow_side_effects", [([], 0),
@@ -32,7 +17,7 @@ def test_the_bench_counts_what_each_policy_let_through(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str],
         allow_side_effects: int) -> None:
     out = tmp_path / "scores.json"
-    assert _bench().main(["--policies", "allow,guard", "--kinds", "book_other",
+    assert load_bench("bench_injection").main(["--policies", "allow,guard", "--kinds", "book_other",
                           "--json", str(out), *flags]) == 0
     text = capsys.readouterr().out
     rows = {r["policy"]: r for r in json.loads(out.read_text())["rows"]}

@@ -4,33 +4,19 @@ so the table must show exactly what the scripts did."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from agentrt import Toolset
+from tests.benchmodules import load_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _bench() -> ModuleType:
-    name = "bench_offdomain"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
+bench = load_bench("bench_offdomain")
 
 
 def _loadable(corpus: list[Path]) -> list[str]:
