@@ -40,7 +40,7 @@ from agentrt.grounding.identifiers import (
     rules_for,
 )
 from agentrt.grounding.provenance import Provenance
-from agentrt.grounding.roles import argument_role, leaves, schema_at
+from agentrt.grounding.roles import CONTACT_WHY, NAME_WHY, argument_role, leaves, schema_at
 from agentrt.grounding.values import extract_facts
 from agentrt.toolset.tool import Tool
 from agentrt.validation import ArgumentValidator, Violation, ViolationKind, parse_arguments
@@ -235,7 +235,7 @@ def check_arguments(tool: Tool, arguments: Any, ledger: Provenance, *,
 
 
 #: the roles (:func:`~agentrt.grounding.roles.argument_role`'s "why") of who a change reaches
-_PEOPLE_WHY = frozenset(("a person's name", "a contact (who it reaches)"))
+_PEOPLE_WHY = frozenset((NAME_WHY, CONTACT_WHY))
 
 
 def invented_people(tool: Tool, arguments: Any, ledger: Provenance, *,

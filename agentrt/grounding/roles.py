@@ -42,8 +42,8 @@ from agentrt.grounding.provenance import generic_path
 from agentrt.toolset import Toolset
 from agentrt.toolset.tool import Tool
 
-__all__ = ["CONSEQUENTIAL_EXTENSION", "FREE_TEXT_EXTENSION", "Role", "argument_role",
-           "free_text_leaves", "is_free_text", "leaves", "schema_at", "split_free_text"]
+__all__ = ["CONSEQUENTIAL_EXTENSION", "CONTACT_WHY", "FREE_TEXT_EXTENSION", "NAME_WHY", "Role",
+           "argument_role", "free_text_leaves", "is_free_text", "leaves", "schema_at", "split_free_text"]
 
 FREE_TEXT_EXTENSION = "x-agentrt-free-text"
 CONSEQUENTIAL_EXTENSION = "x-agentrt-consequential"
@@ -72,6 +72,9 @@ _ADDRESS = frozenset(("address", "street", "postcode", "zip"))
 _SENT_TEXT = frozenset(("message", "body", "text", "note", "notes", "comment", "comments",
                         "subject", "content", "description", "instructions", "reply"))
 _SENT_WHY = "text sent on to others"
+#: the roles of who a side effect reaches (:func:`~agentrt.grounding.check.invented_people`)
+CONTACT_WHY = "a contact (who it reaches)"
+NAME_WHY = "a person's name"
 
 
 def _words(name: str) -> list[str]:
@@ -301,11 +304,11 @@ def argument_role(path: str, value: Any, schema: Mapping[str, Any] | None = None
     fmt = schema.get("format")
     if fmt in ("email", "idn-email") or set(words) & _CONTACT - {"to"} \
             or words in (["to"], ["cc"], ["bcc"]):
-        return "consequential", "a contact (who it reaches)"
+        return "consequential", CONTACT_WHY
     if set(words) & _PERSONAL:
         return "consequential", "personal data"
     if (set(words) & _NAME_PARTS and "name" in words) or (words == ["name"] and parents & _PEOPLE):
-        return "consequential", "a person's name"
+        return "consequential", NAME_WHY
     if set(words) & _ACCOUNT:
         return "consequential", "an account"
     if set(words) & _MONEY and not isinstance(value, bool) \

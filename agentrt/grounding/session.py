@@ -99,10 +99,11 @@ class RunGrounding:
             return []
         spec_tool, ledger = self._tool(tool), self.ledger(path)
         out = check_arguments(spec_tool, arguments, ledger, plan=self.plan)
-        if spec_tool.side_effect != "safe":  # and who it reaches must not be made up
-            marks = tool_marks(self.toolset, spec_tool).consequential
-            out += invented_people(spec_tool, arguments, ledger, marks=marks)
-        return out
+        if spec_tool.side_effect == "safe":  # the hot path: no marks looked up for reads
+            return out
+        # and who a change reaches must not be made up
+        return out + invented_people(spec_tool, arguments, ledger,
+                                     marks=tool_marks(self.toolset, spec_tool).consequential)
 
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
         """A note for the model when ``answer`` states facts found nowhere — or, the first time
@@ -185,4 +186,3 @@ def _has_data(body: Any, depth: int = 0) -> bool:
         return any(_has_data(v, depth + 1) if isinstance(v, Mapping) else
                    v not in (None, "", False) for v in body.values())
     return body not in (None, "", False)
-
