@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrt.protocol import BudgetLimit, Outcome, RunStatus, SideEffect, SideEffectState
@@ -101,3 +102,16 @@ class RunResult(BaseModel):
     @classmethod
     def from_json(cls, text: str | bytes) -> RunResult:
         return cls.model_validate_json(text)
+
+    def scan_text(self, *, exclude: frozenset[str] = frozenset()) -> str:
+        """Every value of the result (bar the fields in ``exclude``) as one JSON text, for a
+        secret scan (:meth:`agentrt.redaction.Redactor.clean_text`) — not a dump: fields at
+        their defaults are kept and the tree is a flat list of nodes (serialising each node's
+        own fields is several times cheaper than the compact tree of :meth:`to_json`). Every
+        string and every key of the result is in it, so a text without a secret in it means
+        a result without one."""
+        parts: dict[str, Any] = {key: value for key, value in self.__dict__.items()
+                                 if key != "tree" and key not in exclude}
+        if "tree" not in exclude:
+            parts["tree"] = [{**node.__dict__, "children": None} for node in self.tree.walk()]
+        return pydantic_core.to_json(parts).decode()
