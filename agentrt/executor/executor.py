@@ -73,6 +73,25 @@ def _no_cookie_jar() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
+class _KeptNone(httpx.Cookies):
+    """The cookies of the executor's own client: a response's ``Set-Cookie`` is never read.
+    Its jar (:func:`_no_cookie_jar`) would refuse every cookie anyway; this spares every
+    response httpx's urllib compatibility objects and the jar's policy walk, which only end
+    in that refusal."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+def _keep_no_cookies(client: httpx.AsyncClient) -> None:
+    """Give ``client`` (made with ``cookies=_no_cookie_jar()``) cookies that skip reading
+    responses. httpx keeps them in ``_cookies`` (its ``cookies`` setter copies them into a
+    plain :class:`httpx.Cookies`); on an httpx without it the jar still keeps nothing."""
+    cookies = getattr(client, "_cookies", None)
+    if type(cookies) is httpx.Cookies:
+        client._cookies = _KeptNone(cookies.jar)
+
+
 class Executor:
     """Executes tool calls of a toolset over HTTP. Use as ``async with Executor(...) as ex``.
 
@@ -136,6 +155,8 @@ class Executor:
             # must not ride along on the next; cookie auth is sent per request (auth.py)
             cookies=_no_cookie_jar(),
         )
+        if self._owns_client:
+            _keep_no_cookies(self.client)
         if allowed_origins is None:
             bases = {self.base_url_for(t) for t in toolset.tools}
             allowed_origins = [b for b in bases if b]
