@@ -184,8 +184,13 @@ class TrustLedger:
         self._untrusted = Provenance()
         self._texts: list[tuple[Source, str]] = []
         self._calls = 0
-        #: call numbers whose result is tainted (their arguments came from untrusted text)
-        self.tainted: list[int] = []
+        self._tainted: list[int] = []
+        #: recorded results not indexed yet, in call order: a result is indexed when the
+        #: ledger is next asked (the last result of most runs never is)
+        self._pending: list[tuple[str, Any, Any, int, Assessment | None]] = []
+        #: the last assessment, with the call count it was made at: the taint of that very
+        #: call, when it is recorded next
+        self._last: tuple[int, str, Any, Assessment] | None = None
 
     def marks(self, tool: Tool) -> _ToolMarks:
         """The spec's marks on ``tool`` (read once per toolset, shared by every ledger)."""
@@ -195,30 +200,57 @@ class TrustLedger:
     def record(self, tool: str, arguments: Any, body: Any, *, ok: bool = True) -> int:
         """One executed call and its result body (only ``ok`` results are indexed); returns
         its call number."""
+        last, self._last = self._last, None
         self._calls += 1
         number = self._calls
         if not ok or body is None:
             return number
+        # the call's own assessment, when it was the last thing asked (nothing recorded
+        # since): its taint is what assessing it again, now, would say
+        known = last[3] if last is not None and last[0] == number - 1 and last[1] == tool \
+            and last[2] is arguments else None
+        self._pending.append((tool, arguments, body, number, known))
+        return number
+
+    def _catch_up(self) -> None:
+        """Index the results recorded since the ledger was last asked, in call order."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        for tool, arguments, body, number, known in pending:
+            self._index(tool, arguments, body, number, known)
+
+    def _index(self, tool: str, arguments: Any, body: Any, number: int,
+               known: Assessment | None) -> None:
         spec_tool = self.toolset.get(tool)
         marks = self.marks(spec_tool).free_text if spec_tool is not None else {}
+        # a call is tainted by a value found only in untrusted text: before the run has seen
+        # any, none can be (and the call need not be traced)
         tainted = spec_tool is not None and isinstance(arguments, Mapping) \
-            and self.assess(tool, arguments).untrusted
+            and bool(self._texts or self._untrusted.observations) \
+            and (known if known is not None else self._assess(tool, arguments)).untrusted
         if tainted:
-            self.tainted.append(number)
+            self._tainted.append(number)
             self._untrusted = self._untrusted.with_observation(tool, body, node=number)
             self._texts.extend(_texts(tool, number, body, marks))
-            return number
+            return
         structured, free = split_free_text(body, marks)
         if structured is not None:
             self._trusted = self._trusted.with_observation(tool, structured, node=number)
         if free is not None:
             self._untrusted = self._untrusted.with_observation(tool, free, node=number)
             self._texts.extend(_texts(tool, number, body, marks))
-        return number
+
+    @property
+    def tainted(self) -> list[int]:
+        """Call numbers whose result is tainted (their arguments came from untrusted text)."""
+        self._catch_up()
+        return self._tainted
 
     @property
     def untrusted_texts(self) -> tuple[str, ...]:
         """Every free-text string the run has seen, in order."""
+        self._catch_up()
         return tuple(t for _, t in self._texts)
 
     # -- asking ------------------------------------------------------------------------------
@@ -234,6 +266,7 @@ class TrustLedger:
         untrusted text only, or nowhere. ``message``: a text the model writes to someone
         (judged by :meth:`_message_origin`, as is any consequential text of four words or
         more)."""
+        self._catch_up()
         if self.in_request(value):
             return "request", None
         if role == "consequential" and isinstance(value, str) and (
@@ -272,6 +305,12 @@ class TrustLedger:
 
     def assess(self, tool: str, arguments: Any) -> Assessment:
         """Every argument of ``tool(arguments)`` with its role and origin."""
+        self._catch_up()
+        assessment = self._assess(tool, arguments)
+        self._last = (self._calls, tool, arguments, assessment)
+        return assessment
+
+    def _assess(self, tool: str, arguments: Any) -> Assessment:
         spec_tool = self.toolset.get(tool)
         if spec_tool is None or not isinstance(arguments, Mapping):
             return Assessment(tool=tool)
