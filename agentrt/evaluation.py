@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -144,7 +145,8 @@ async def aevaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
                     json_out: str | Path | None = None, progress: Progress | None = None,
                     budget: Budget | None = None, k: int | None = None,
                     model: str | None = None,
-                    agent_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                    agent_options: dict[str, Any] | None = None,
+                    traces: str | Path | None = None) -> dict[str, Any]:
     """Run the task set once per mode; see :func:`evaluate`."""
     if isinstance(backend, str):
         from agentrt.backends import load_backend
@@ -159,7 +161,8 @@ async def aevaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
     configs = [resolve_search(m, k, backend) for m in modes]  # type: ignore[arg-type]
     with suite.session(task_list) as session:
         reports = [await _evaluate_mode(config, task_list, backend, model, budget, suite,
-                                        session, progress, dict(agent_options or {}))
+                                        session, progress, dict(agent_options or {}),
+                                        None if traces is None else Path(traces))
                    for config in configs]
     out: dict[str, Any] = dict(reports[0]) if len(reports) == 1 else {
         "summary": [r["summary"] for r in reports],
@@ -173,9 +176,12 @@ async def aevaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
 
 async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend: Backend,
                          model: str, budget: Budget | None, suite: TaskSuite, session: Any,
-                         progress: Progress | None, agent_options: dict[str, Any]
-                         ) -> dict[str, Any]:
-    """Every task once in one mode: the rows and their summary."""
+                         progress: Progress | None, agent_options: dict[str, Any],
+                         traces: Path | None = None) -> dict[str, Any]:
+    """Every task once in one mode: the rows and their summary (and, with ``traces``, each
+    run's whole result — its search tree — as ``traces/MODE-TASK.json``)."""
+    if traces is not None:
+        traces.mkdir(parents=True, exist_ok=True)
 
     options = dict(agent_options)
     policy = options.pop("policy", "allow")  # --set policy=guard: judge under the default
@@ -206,6 +212,9 @@ async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend
             "calls": [[c.tool, c.outcome] for c in result.calls] if result else [],
         }
         rows.append(row)
+        if traces is not None and result is not None:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{config.mode}-{row['task_id']}")
+            (traces / f"{name}.json").write_text(result.to_json(indent=1), encoding="utf-8")
         if progress is not None:
             await maybe_await(progress({"index": i + 1, "of": len(task_list), **row}))
     return {"summary": summarize(config.mode, model, rows, time.monotonic() - started),
@@ -217,7 +226,8 @@ def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
              json_out: str | Path | None = None, progress: Progress | None = None,
              budget: Budget | None = None, k: int | None = None,
              model: str | None = None,
-             agent_options: dict[str, Any] | None = None) -> dict[str, Any]:
+             agent_options: dict[str, Any] | None = None,
+             traces: str | Path | None = None) -> dict[str, Any]:
     """Run ``suite``'s tasks through an Agent with ``backend`` (a model string or a backend)
     in each ``mode`` (``"dfs"``, ``"dfsdt"``, ``"react"`` or a list of them).
 
@@ -226,14 +236,15 @@ def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
     ``summary`` is a list (one per mode). ``json_out`` writes the same as JSON. ``progress``
     (sync or async) is called with each task's row as it finishes. ``budget`` and ``k`` apply
     to every mode; ``agent_options`` go to each :class:`~agentrt.agent.Agent` (e.g.
-    ``max_tools``). :func:`passed_all` turns the report into a verdict.
+    ``max_tools``). ``traces``: a directory that receives each run's result (search tree
+    included) as ``MODE-TASK.json``. :func:`passed_all` turns the report into a verdict.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(aevaluate(backend, mode, tasks, suite=suite, json_out=json_out,
                                      progress=progress, budget=budget, k=k, model=model,
-                                     agent_options=agent_options))
+                                     agent_options=agent_options, traces=traces))
     raise ConfigError("evaluate() was called inside a running event loop: use aevaluate()")
 
 

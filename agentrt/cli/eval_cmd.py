@@ -49,6 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="an agent setting for every run, e.g. ground_answers=false or "
                         "demonstrations=none (an AgentConfig field; repeat for several): "
                         "switch one mechanism off to measure it")
+    p.add_argument("--traces", metavar="DIR", default=None,
+                   help="write each run's whole result (its search tree) to DIR/MODE-TASK.json")
     add_json_options(p, "the report (summary and per-task results)")
     # a word left over: most likely the old `--json OUT.json`, which now is `--out OUT.json`
     p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)
@@ -136,7 +138,7 @@ async def _eval(args: argparse.Namespace, modes: list[str]) -> int:
     try:
         report = await aevaluate(backend, modes, task_list, suite=suite, progress=_progress,
                                  budget=budget, k=args.k, model=model,
-                                 agent_options=args.agent_options)
+                                 agent_options=args.agent_options, traces=args.traces)
     finally:
         await close_backend(backend)
     print(report["table"], file=sys.stderr if args.json else sys.stdout)
