@@ -74,6 +74,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--gradient-checkpointing", action="store_true",
                      help="recompute activations in the backward pass (less memory, slower)")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    run.add_argument("--batching", choices=("mixed", "length"), default="mixed",
+                     help="mixed: every step a shuffled mix of tasks (default); length: "
+                          "length-sorted steps (less padding; with few steps a kind of task "
+                          "lands in a few steps only)")
     p.add_argument("--json", action="store_true", help="print training.json on stdout")
 
 
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         batch_tokens=args.batch_tokens, micro_batch_tokens=args.micro_batch_tokens,
         seed=args.seed, checkpoint_every=args.checkpoint_every, device=args.device,
         precision=args.precision, gradient_checkpointing=args.gradient_checkpointing,
-        threads=args.threads)
+        threads=args.threads, batching=args.batching)
 
     def on_step(s: StepStats) -> None:
         rate = s.tokens / s.seconds if s.seconds else 0.0

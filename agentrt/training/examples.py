@@ -37,6 +37,7 @@ __all__ = [
     "StepText",
     "TokenSequence",
     "make_batches",
+    "BATCHINGS",
     "pack",
     "reply_text",
     "step_text",
@@ -167,21 +168,35 @@ class Batch:
         return sum(s.target_tokens for s in self.sequences)
 
 
+#: how :func:`make_batches` groups sequences into optimizer steps
+BATCHINGS = ("mixed", "length")
+
+
 def make_batches(sequences: Sequence[TokenSequence], *, batch_tokens: int, seed: int,
-                 epoch: int) -> list[Batch]:
-    """Length-sorted batches of about ``batch_tokens`` tokens (at least one sequence each), in
-    an order shuffled by ``(seed, epoch)`` — the same arguments give the same batches."""
+                 epoch: int, batching: str = "mixed") -> list[Batch]:
+    """Batches of about ``batch_tokens`` tokens (at least one sequence each), in an order
+    shuffled by ``(seed, epoch)`` — the same arguments give the same batches.
+
+    ``batching="mixed"`` (default): sequences in shuffled order, so every optimizer step sees
+    a mix of kinds of task (each step's micro-batches are still grouped by length, so padding
+    stays small). ``"length"``: length-sorted batches, shuffled — less padding, but with few
+    steps a kind of task (short lookups, long trips) lands in a handful of steps only."""
+    if batching not in BATCHINGS:
+        raise ValueError(f"batching must be one of {', '.join(BATCHINGS)}, not {batching!r}")
     rng = random.Random(f"{seed}:{epoch}")
     items = list(sequences)
     rng.shuffle(items)  # ties in length are broken differently each epoch
-    items.sort(key=len)
+    if batching == "length":
+        items.sort(key=len)
     batches: list[Batch] = []
     current: list[TokenSequence] = []
+    size = 0
     for seq in items:
-        if current and sum(len(s) for s in current) + len(seq) > batch_tokens:
+        if current and size + len(seq) > batch_tokens:
             batches.append(Batch(sequences=tuple(current)))
-            current = []
+            current, size = [], 0
         current.append(seq)
+        size += len(seq)
     if current:
         batches.append(Batch(sequences=tuple(current)))
     rng.shuffle(batches)

@@ -103,6 +103,7 @@ class TrainSettings:
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     gradient_checkpointing: bool = False  #: less memory, slower; no shared-prefix pass
     shared_prefix: bool = True            #: run a micro-batch's common prefix once
+    batching: str = "mixed"               #: mixed | length (see make_batches)
     threads: int | None = None            #: torch CPU threads (None: torch's default)
 
 
@@ -294,13 +295,14 @@ def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: s
     optimizer = torch.optim.AdamW(params, lr=settings.learning_rate,
                                   weight_decay=settings.weight_decay)
     per_epoch = len(make_batches(sequences, batch_tokens=settings.batch_tokens,
-                                 seed=settings.seed, epoch=0))
+                                 seed=settings.seed, epoch=0, batching=settings.batching))
     total = per_epoch * settings.epochs
     if settings.max_steps is not None:
         total = min(total, settings.max_steps) if settings.epochs else settings.max_steps
     warmup = settings.warmup_steps if settings.warmup_steps is not None else \
         max(1, math.ceil(0.05 * total))
-    data_fp = fingerprint(sequences) + f"/{settings.batch_tokens}/{settings.seed}"
+    data_fp = fingerprint(sequences) + f"/{settings.batch_tokens}/{settings.seed}" + (
+        "" if settings.batching == "length" else f"/{settings.batching}")
     start, curve_log = 0, out / "loss.jsonl"
     checkpoint = last_checkpoint(out) if resume else None
     if checkpoint is not None:
@@ -321,7 +323,8 @@ def train(model: Any, sequences: Sequence[TokenSequence], *, pad_id: int, out: s
             epoch, index = divmod(step, per_epoch)
             if epoch not in epoch_batches:
                 epoch_batches = {epoch: make_batches(sequences, batch_tokens=settings.batch_tokens,
-                                                     seed=settings.seed, epoch=epoch)}
+                                                     seed=settings.seed, epoch=epoch,
+                                                     batching=settings.batching)}
             batch = epoch_batches[epoch][index]
             lr = _lr(step, total, warmup, settings.learning_rate)
             for group in optimizer.param_groups:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from agentrt.backends.native import ChatTemplate, native_messages, render_prompt
 from agentrt.training.examples import (
     TokenSequence,
@@ -93,8 +95,8 @@ def test_packing_keeps_every_records_weight_and_drops_long_ones() -> None:
 def test_batches_are_length_sorted_deterministic_and_cover_everything() -> None:
     seqs = [TokenSequence(ids=tuple(range(n)), spans=((n - 1, n),), records=(n,))
             for n in (5, 50, 7, 48, 6, 49, 100)]
-    first = make_batches(seqs, batch_tokens=110, seed=3, epoch=0)
-    assert first == make_batches(seqs, batch_tokens=110, seed=3, epoch=0)
+    first = make_batches(seqs, batch_tokens=110, seed=3, epoch=0, batching="length")
+    assert first == make_batches(seqs, batch_tokens=110, seed=3, epoch=0, batching="length")
     assert sorted(r for b in first for s in b.sequences for r in s.records) == \
         sorted(r for s in seqs for r in s.records)
     for batch in first:
@@ -102,9 +104,26 @@ def test_batches_are_length_sorted_deterministic_and_cover_everything() -> None:
     groups = sorted(sorted(len(s) for s in b.sequences) for b in first)
     assert [5, 6, 7, 48] in groups  # short ones together, long ones apart
     other = [[s.records for s in b.sequences] for b in make_batches(
-        seqs, batch_tokens=110, seed=3, epoch=1)]
+        seqs, batch_tokens=110, seed=3, epoch=1, batching="length")]
     assert sorted(map(sorted, other)) == sorted(
         sorted(s.records for s in b.sequences) for b in first)
+
+
+def test_mixed_batches_mix_kinds_of_task_and_still_cover_everything() -> None:
+    # ten short and ten long sequences (say lookups and trips): length batching puts the
+    # short ones together; mixed batching puts short and long ones in the same steps
+    seqs = [TokenSequence(ids=tuple(range(n)), spans=((n - 1, n),), records=(i,))
+            for i, n in enumerate([10] * 10 + [100] * 10)]
+    mixed = make_batches(seqs, batch_tokens=230, seed=0, epoch=0)
+    assert mixed == make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="mixed")
+    assert sorted(r for b in mixed for s in b.sequences for r in s.records) == list(range(20))
+    assert all(b.tokens <= 230 or len(b.sequences) == 1 for b in mixed)
+    with_both = sum(1 for b in mixed if {len(s) for s in b.sequences} == {10, 100})
+    by_length = make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="length")
+    assert with_both > sum(1 for b in by_length if {len(s) for s in b.sequences} == {10, 100})
+    assert mixed != make_batches(seqs, batch_tokens=230, seed=0, epoch=1)  # reshuffled
+    with pytest.raises(ValueError, match="batching"):
+        make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="sorted")
 
 
 def test_records_survive_a_json_round_trip(tmp_path: Path) -> None:
