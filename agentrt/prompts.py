@@ -146,6 +146,10 @@ def _answer_note(request: StepRequest, native: bool) -> str:
         say = "Reply to the user now without changing anything: say what you found, or ask " \
               "them for what is missing."
         return say if native else f"Call finish with give_answer now. {say}"
+    if last is not None and last.kind == "rejected" and last.text == "rejected_ungrounded":
+        # a value only the user can give (who a booking is for): ask for it
+        say = "Reply to the user now without changing anything: ask them for what is missing."
+        return say if native else f"Call finish with give_answer now. {say}"
     if native:
         return "Answer the question now from the tool result above."
     return "Call finish with give_answer now, answering from the tool result above."

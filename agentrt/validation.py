@@ -67,11 +67,15 @@ class Violation:
     message: str
     #: for unknown_tool: the nearest real tool names
     suggestions: tuple[str, ...] = ()
+    #: only the user can supply the value (e.g. who a booking is for): no other call helps
+    ask_user: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "path": self.path, "message": self.message}
         if self.suggestions:
             d["suggestions"] = list(self.suggestions)
+        if self.ask_user:
+            d["ask_user"] = True
         return d
 
 

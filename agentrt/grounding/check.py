@@ -260,7 +260,7 @@ def invented_people(tool: Tool, arguments: Any, ledger: Provenance, *,
             kind=UNGROUNDED, path=f"$.{path}",
             message=f"{path} {json.dumps(value, ensure_ascii=False)} is {why} written "
                     "neither in the user's request nor in a result's fields: never invent who a "
-                    "booking or message is for; ask the user for it"))
+                    "booking or message is for; ask the user for it", ask_user=True))
     return out
 
 

@@ -47,6 +47,11 @@ class SearchConfig(BaseModel):
     #: ask once for an answer only: proposing another change the policy will refuse is wasted,
     #: and the user is owed what was found or a question for what is missing
     answer_after_denial: bool = True
+    #: likewise after a call is refused for a value only the user can give (who a booking is
+    #: for, a contact): the next request at that node asks the model to answer — with a
+    #: question for what is missing — instead of re-proposing the call with other invented
+    #: values
+    answer_after_ask_user: bool = True
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

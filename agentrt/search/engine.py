@@ -59,6 +59,7 @@ class _Search:
         self.failed: dict[str, str] = {}          # call key -> why it failed (the memo)
         self.unsafe_sent: dict[str, Any] = {}     # call key -> observation (never re-sent)
         self.answer_due: set[int] = set()         # nodes whose next request is answer-only
+        self.keys: dict[int, str] = {}            # node id -> its call key (made once)
         limit = budget.max_candidates_per_node
         self.per_node = min(limit, config.max_children) if config.max_children else limit
 
@@ -114,7 +115,16 @@ class _Search:
         if cand.kind != "call":
             child.status = "accepted"
             return []
-        key = call_key(child.tool or "", child.arguments)
+        key = self.keys[child.id] = call_key(child.tool or "", child.arguments)
+        # a repeat first: a call already tried (or refused) here is refused as a repeat, so a
+        # model that keeps proposing it reaches the node's repeat limit (a dead end)
+        reason = self.duplicate_reason(key, here, batch, path_keys)
+        if reason:
+            child.status, child.reason = "rejected_duplicate", reason
+            child.violations.append(ViolationRecord(kind="duplicate_failure", path="$",
+                                                    message=reason))
+            stats["rejected_duplicate"] += 1
+            return [reason]
         started = self.clock()
         violations = list(self.hooks.check(child.tool or "", child.arguments)) \
             if self.hooks.check else []
@@ -130,6 +140,10 @@ class _Search:
                 if self.config.validate_calls:
                     child.status = "rejected_ungrounded"
                     stats["rejected_ungrounded"] += 1
+                    here.add(key)
+                    if self.config.answer_after_ask_user and child.parent is not None and any(
+                            getattr(v, "ask_user", False) for v in ungrounded):
+                        self.answer_due.add(child.parent)  # only the user can give it
                     return [v.message for v in ungrounded]
         if violations:
             stats["hallucinated" if hallucinated else "invalid"] += 1
@@ -137,17 +151,18 @@ class _Search:
         if violations and self.config.validate_calls:
             child.status = "rejected_hallucinated" if hallucinated else "rejected_invalid"
             stats[child.status] += 1
+            here.add(key)
             return [v.message for v in violations]
-        reason = self.duplicate_reason(key, here, batch, path_keys)
-        if reason:
-            child.status, child.reason = "rejected_duplicate", reason
-            child.violations.append(ViolationRecord(kind="duplicate_failure", path="$",
-                                                    message=reason))
-            stats["rejected_duplicate"] += 1
-            return [reason]
         batch.add(key)
         child.status = "accepted"
         return []
+
+    def key_of(self, node: int, tool: str, arguments: Any) -> str:
+        """The call key of ``node`` (made when it was checked; a node's call never changes)."""
+        key = self.keys.get(node)
+        if key is None:
+            key = self.keys[node] = call_key(tool, arguments)
+        return key
 
     def duplicate_reason(self, key: str, here: set[str], batch: set[str],
                          path_keys: frozenset[str] = frozenset()) -> str:
@@ -187,7 +202,7 @@ class _Search:
             not self.config.validate_calls and obs.outcome == "rejected")
         self.ledger.record_call(child, obs, invalid=invalid, ungrounded=ungrounded)
         if facts.side_effect == "unsafe" and obs.outcome not in NOT_SENT:
-            self.unsafe_sent[call_key(tool, args)] = obs
+            self.unsafe_sent[self.key_of(child.id, tool, args)] = obs
             record = self.ledger.record_side_effect(child, obs)
             if record is not None:
                 await self.emit(EventKind.SIDE_EFFECT, child.id, tool=tool,
@@ -241,7 +256,7 @@ class _Search:
             return "depth"
         feedback: list[Feedback] = []
         here: set[str] = set()
-        path_keys = frozenset(call_key(s.tool, s.arguments) for s in path)
+        path_keys = frozenset(self.key_of(s.node, s.tool, s.arguments) for s in path)
         considered = 0
         repeats = 0  # candidates refused as repeats at this node
         answer_next = False  # the last proposal repeated a call: ask for an answer once
@@ -305,7 +320,7 @@ class _Search:
                 return ""
             await self.emit(EventKind.BACKTRACKED, node.id, why="give_up_and_restart")
             return "gave_up"
-        key = call_key(child.tool or "", child.arguments)
+        key = self.key_of(child.id, child.tool or "", child.arguments)
         reason = self.duplicate_reason(key, set(), set())
         if child.depth >= self.budget.max_depth or reason:
             if reason:  # e.g. an identical unsafe call was sent earlier in this same batch

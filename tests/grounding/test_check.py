@@ -184,7 +184,7 @@ def test_who_a_booking_is_for_must_be_the_users_or_a_results() -> None:
     got = invented_people(book, doe, asked)
     assert [v.path for v in got] == ["$.passengers[0].first_name", "$.passengers[0].last_name",
                                      "$.contact_email"]
-    assert all(v.kind == UNGROUNDED for v in got)
+    assert all(v.kind == UNGROUNDED and v.ask_user for v in got)  # only the user can say
     assert "ask the user" in got[0].message and '"John"' in got[0].message
     # the same names from an earlier result (a booking read back) are grounded
     looked_up = Provenance.from_request("Rebook my trip on 2026-12-20.").with_observation(

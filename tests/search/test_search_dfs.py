@@ -339,3 +339,56 @@ async def test_after_a_denied_side_effect_the_model_is_asked_for_an_answer_only(
                                             responses={"book_flight": denied})
     await dfs("q", off_hooks, k=1, config=SearchConfig.dfs(1, answer_after_denial=False))
     assert [r.answer_only for r in off_requests] == [False, False, False]
+
+
+async def test_a_refused_call_proposed_again_at_the_node_is_a_repeat(make_hooks):
+    """A call the checks refused here (invalid, ungrounded) is not checked and refused in the
+    same way again and again: a second proposal of it is a repeat, and repeats end the node."""
+    from agentrt.validation import Violation
+
+    invented = call("cancel_booking", booking_id="ZZ9999")
+
+    def ground(tool, arguments, path):
+        if arguments.get("booking_id") == "ZZ9999":
+            return [Violation(kind="ungrounded", path="$.booking_id", message="invented")]
+        return []
+
+    hooks, ex, _ = make_hooks([invented, invented, invented, invented, invented],
+                              ground=ground)
+    result = await dfs("cancel my booking", hooks, k=1,
+                       config=SearchConfig.dfs(1, max_repeats=2))
+    assert ex.calls == []
+    assert result.stats["rejected_ungrounded"] == 1
+    assert result.stats["rejected_duplicate"] == 2 and result.stats["repeat_dead_ends"] == 1
+    assert result.stats["model_calls"] == 3  # then the node is a dead end
+
+
+async def test_a_call_refused_for_what_only_the_user_can_give_asks_for_an_answer(make_hooks):
+    """When grounding refuses a call for a value only the user can supply (who a booking is
+    for), the next request at that node allows only an answer, with a note to ask the user;
+    with answer_after_ask_user=False the model may propose calls again."""
+    from agentrt.prompts import build_messages
+    from agentrt.validation import Violation
+
+    search = call("search_flights", origin="A", destination="B")
+    book = call("book_flight", offer_id="AF1", passenger="John Doe")
+
+    def ground(tool, arguments, path):
+        if tool == "book_flight":
+            return [Violation(kind="ungrounded", path="$.passenger", ask_user=True,
+                              message="passenger 'John Doe' is nobody's: ask the user")]
+        return []
+
+    question = answer("Who is travelling? Please give the passenger's name.")
+    hooks, ex, requests = make_hooks([search, book, question], ground=ground)
+    result = await dfs("book a flight A to B", hooks, k=1)
+    assert result.status == "solved" and "?" in (result.answer or "")
+    assert [r.answer_only for r in requests] == [False, False, True]
+    assert ex.count("book_flight") == 0
+    note = build_messages(requests[2], system="s", native=True)[-1]["content"]
+    assert "ask them for what is missing" in note
+    assert Violation(kind="ungrounded", path="$", message="m", ask_user=True).to_dict()[
+        "ask_user"] is True
+    off_hooks, _, off_requests = make_hooks([search, book, question], ground=ground)
+    await dfs("q", off_hooks, k=1, config=SearchConfig.dfs(1, answer_after_ask_user=False))
+    assert [r.answer_only for r in off_requests] == [False, False, False]
