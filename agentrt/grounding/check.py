@@ -206,6 +206,9 @@ def _message(argument: str, value: Any, cands: list[Any], rule: GroundingRule) -
     if cands:
         first = f" (or call {makers} first)" if makers else ""
         return f"{head}; use one of: {shown}{more}{first}"
+    if makers and not rule.lookable:  # only a change makes one: an existing one is the user's
+        return (f"{head}; it cannot be looked up: ask the user for it (only if they asked for "
+                f"a new one, call {makers} first)")
     if makers:
         return f"{head}; no {argument} has been seen yet: call {makers} first to get one"
     return f"{head}; use a value from the request or from a result (look it up first)"
@@ -230,7 +233,10 @@ def check_arguments(tool: Tool, arguments: Any, ledger: Provenance, *,
                       if _norm(v) not in {_norm(c) for c in cands}]
             out.append(Violation(kind=UNGROUNDED, path=where,
                                  message=_message(argument, value, cands, rule),
-                                 suggestions=tuple(str(c) for c in cands[:MAX_SHOWN])))
+                                 suggestions=tuple(str(c) for c in cands[:MAX_SHOWN]),
+                                 # nothing seen, nothing to look it up with: the user's to give
+                                 ask_user=not cands and bool(rule.producers)
+                                 and not rule.lookable and tool.side_effect != "safe"))
     return out
 
 

@@ -103,6 +103,9 @@ class GroundingRule:
     fields: tuple[str, ...] = ()
     #: tools whose responses carry such a field (what to call first)
     producers: tuple[str, ...] = ()
+    #: whether a read-only call can produce a value (False: only a change makes a new one —
+    #: an existing one, e.g. the booking to cancel, can only come from the user)
+    lookable: bool = True
 
 
 # -- inference ---------------------------------------------------------------------------
@@ -370,7 +373,9 @@ class GroundingPlan:
                     f for r in self._rules[n].values() for f in r.fields}]
                 chosen = free or acyclic or makers
                 chosen.sort(key=lambda n: self.tools[n].unsafe)
-                rules[arg] = replace(rule, producers=tuple(chosen))
+                lookable = not makers or any(self.tools[n].side_effect == "safe"
+                                             for n in (*free, *acyclic))
+                rules[arg] = replace(rule, producers=tuple(chosen), lookable=lookable)
 
     def _spec_for(self, tool: Tool) -> SpecGrounding | None:
         """The document a tool was built from: it has the tool's operation (same pointer,

@@ -72,6 +72,25 @@ def test_nothing_seen_yet_says_what_to_call() -> None:
     assert plan.rules("cancel_hotel_booking")["booking_id"].producers == ("create_hotel_booking",)
 
 
+def test_an_existing_booking_no_result_can_name_is_the_users_to_give() -> None:
+    """A cancel's booking id that nothing read-only can produce (only the create makes one)
+    and the request does not give: the violation says to ask the user, and marks it so the
+    search asks for an answer next. An offer id (a search finds one) is not the user's."""
+    plan = GroundingPlan(tools().tools)
+    led = Provenance.from_request("Cancel my booking.")
+    assert plan.rules("cancel_flight_booking")["booking_id"].lookable is False
+    assert plan.rules("create_flight_booking")["offer_id"].lookable is True
+    (v,) = check_arguments(tool("cancel_flight_booking"), {"booking_id": "K7QX2M"}, led,
+                           plan=plan)
+    assert v.ask_user and "cannot be looked up: ask the user for it" in v.message
+    (w,) = check_arguments(tool("create_flight_booking"), {
+        "offer_id": "TP1234-20261216-Y", "passengers": PASSENGERS}, led, plan=plan)
+    assert not w.ask_user and "call search_flight_offers first" in w.message
+    # a read-only get of a booking by its id is not a change: looking is not asking
+    (g,) = check_arguments(tool("get_flight_booking"), {"booking_id": "K7QX2M"}, led, plan=plan)
+    assert not g.ask_user
+
+
 def test_a_reference_from_the_request_passes() -> None:
     led = Provenance.from_request("Please cancel my flight booking Q7K2MX.")
     assert check_arguments(tool("cancel_flight_booking"), {"booking_id": "Q7K2MX"}, led) == []
