@@ -215,11 +215,12 @@ class Executor:
         Left at False (the default) the executor validates the call itself."""
         start = time.perf_counter()
         if not isinstance(arguments, (str, Mapping)):
-            return self._done(Observation(
-                tool=name, arguments=self.redactor.scrub(repr(arguments)), outcome="rejected",
-                violations=(Violation(kind="malformed_arguments", path="$",
-                                      message="arguments must be a JSON object"),),
-                message="the call was not sent: arguments must be a JSON object"), start)
+            return self._done(
+                start, tool=name, arguments=self.redactor.scrub(repr(arguments)),
+                outcome="rejected", violations=(Violation(
+                    kind="malformed_arguments", path="$",
+                    message="arguments must be a JSON object"),),
+                message="the call was not sent: arguments must be a JSON object")
         shown_args: dict[str, Any] | str = self.redactor.scrub(
             arguments if isinstance(arguments, str) else dict(arguments))
         base: dict[str, Any] = {"tool": name, "arguments": shown_args}
@@ -238,24 +239,23 @@ class Executor:
             violations = violations or [Violation(kind="unknown_tool", path="$",
                                                   message=f"no tool named {name!r}")]
             msg = "the call was not sent: " + "; ".join(v.message for v in violations)
-            return self._done(Observation(**base, outcome="rejected",
-                                          violations=tuple(violations), message=msg), start)
+            return self._done(start, **base, outcome="rejected", violations=tuple(violations),
+                              message=msg)
         base.update(method=tool.method.upper(), side_effect=tool.side_effect)
         try:
             prepared = build_request(tool, args, base_url=self.base_url_for(tool))
             url = prepared.url
         except BuildError as exc:
-            return self._done(Observation(**base, outcome="rejected", violations=exc.violations,
-                                          message="the call was not sent: " + str(exc)), start)
+            return self._done(start, **base, outcome="rejected", violations=exc.violations,
+                              message="the call was not sent: " + str(exc))
         except (httpx.InvalidURL, ValueError) as exc:
-            return self._done(Observation(**base, outcome="rejected",
-                                          message=f"the call was not sent: bad URL ({exc})"),
-                              start)
+            return self._done(start, **base, outcome="rejected",
+                              message=f"the call was not sent: bad URL ({exc})")
         base["url"] = self.redactor.scrub_text(str(url))
         if url.scheme not in ("http", "https") or origin_of(url) not in self.allowed_origins:
-            return self._done(Observation(**base, outcome="rejected", message=(
+            return self._done(start, **base, outcome="rejected", message=(
                 f"the call was not sent: origin {url.scheme}://{url.host}:{url.port} "
-                "is not an allowed origin")), start)
+                "is not an allowed origin"))
         key = (idempotency_key or str(uuid.uuid4())) if tool.unsafe else None
         base["idempotency_key"] = key
         if tool.side_effect != "safe":
@@ -264,15 +264,15 @@ class Executor:
                 side_effect=tool.side_effect, body=self.redactor.scrub(prepared.body_preview),
                 idempotency_key=key))
             if not decision.allowed:
-                return self._done(Observation(**base, outcome="denied",
-                                              message=f"not sent: {decision.reason}"), start)
+                return self._done(start, **base, outcome="denied",
+                                  message=f"not sent: {decision.reason}")
         if key is not None:
             prepared = _with_header(prepared, "Idempotency-Key", key)
         try:
             request = await self._authorised(tool, prepared, url)
         except AuthError as exc:
-            return self._done(Observation(**base, outcome="transport_error",
-                                          message=f"not sent: {exc}"), start)
+            return self._done(start, **base, outcome="transport_error",
+                              message=f"not sent: {exc}")
         tries = await self._send(request, resend_allowed=not tool.unsafe or key is not None)
         last = tries.results[-1]
         if (isinstance(last, _Answer) and last.status_code == 401
@@ -286,7 +286,7 @@ class Executor:
                 tries.count += more.count
                 tries.maybe_delivered |= more.maybe_delivered
                 tries.results.extend(more.results)
-        return self._done(self._observe(base, tool, tries), start)
+        return self._done(start, **self._observe(base, tool, tries))
 
     async def _authorised(self, tool: Tool, prepared: PreparedRequest,
                           url: httpx.URL | None = None) -> httpx.Request:
@@ -355,51 +355,51 @@ class Executor:
         return _Answer(status_code=response.status_code, headers=response.headers,
                        content=content[:cap], truncated=truncated)
 
-    def _observe(self, base: dict[str, Any], tool: Tool, tries: _Tries) -> Observation:
+    def _observe(self, base: dict[str, Any], tool: Tool, tries: _Tries) -> dict[str, Any]:
+        """The fields of the call's observation (all but ``elapsed``)."""
         last = tries.results[-1]
         common = dict(base, attempts=tries.count)
         lost_possible = tool.unsafe and tries.maybe_delivered
         if isinstance(last, BaseException):
             kind = type(last).__name__
             if lost_possible:
-                return Observation(**common, outcome="lost", message=(
+                return dict(common, outcome="lost", message=(
                     f"the request may have been carried out but its answer was lost ({kind}); "
                     "do not repeat it blindly: check its effect first"))
             outcome: Outcome = "timeout" if isinstance(last, TIMEOUTS) else "transport_error"
             sent = "it may have been received" if isinstance(last, MAYBE_SENT) else "not sent"
-            return Observation(**common, outcome=outcome,
-                               message=f"no answer after {tries.count} attempt(s): {kind} "
-                                       f"({sent})")
+            return dict(common, outcome=outcome,
+                        message=f"no answer after {tries.count} attempt(s): {kind} ({sent})")
         body = self._parse(last)
         scrubbed = self.redactor.scrub(body)
         common.update(status_code=last.status_code, body=scrubbed, truncated=last.truncated)
         status = last.status_code
         if lost_possible and (status >= 500 or status in _UNSETTLED_4XX):
-            return Observation(**common, outcome="lost", message=(
+            return dict(common, outcome="lost", message=(
                 f"an earlier attempt's answer was lost and the last one got {status}: "
                 "the request may have been carried out; check its effect first"))
         if 200 <= status < 300:
             note = (f" (body trimmed to {self.max_response_bytes} bytes)"
                     if last.truncated else "")
             if last.truncated:
-                return Observation(**common, outcome="ok", message="ok" + note)
+                return dict(common, outcome="ok", message="ok" + note)
             problems = self.toolset.response_violations(tool.name, status, body)
             if problems:
-                return Observation(**common, outcome="response_invalid",
-                                   violations=tuple(problems), message=(
-                                       "the answer does not match the API's response schema: "
-                                       + "; ".join(self.redactor.scrub_text(v.message)
-                                                   for v in problems)))
-            return Observation(**common, outcome="ok", message="ok")
+                return dict(common, outcome="response_invalid",
+                            violations=tuple(problems), message=(
+                                "the answer does not match the API's response schema: "
+                                + "; ".join(self.redactor.scrub_text(v.message)
+                                            for v in problems)))
+            return dict(common, outcome="ok", message="ok")
         if 300 <= status < 400:
             where = self.redactor.scrub_text(last.headers.get("location", ""))
-            return Observation(**common, outcome="server_error",
-                               message=f"redirect ({status} to {where!r}) not followed")
+            return dict(common, outcome="server_error",
+                        message=f"redirect ({status} to {where!r}) not followed")
         if status < 500:
-            return Observation(**common, outcome="client_error",
-                               message=f"the API refused the call ({status}); read the body")
-        return Observation(**common, outcome="server_error",
-                           message=f"the API failed ({status}) after {tries.count} attempt(s)")
+            return dict(common, outcome="client_error",
+                        message=f"the API refused the call ({status}); read the body")
+        return dict(common, outcome="server_error",
+                    message=f"the API failed ({status}) after {tries.count} attempt(s)")
 
     @staticmethod
     def _parse(answer: _Answer) -> Any:
@@ -414,8 +414,10 @@ class Executor:
                 return text
         return text
 
-    def _done(self, observation: Observation, start: float) -> Observation:
-        observation = replace(observation, elapsed=time.perf_counter() - start)
+    def _done(self, start: float, **fields: Any) -> Observation:
+        """The call's observation, its ``elapsed`` counted from ``start`` (an observation is
+        frozen: it is made once, with its time)."""
+        observation = Observation(**fields, elapsed=time.perf_counter() - start)
         if not _log.is_enabled("info"):
             return observation
         _log.info("executor.call", tool=observation.tool, outcome=observation.outcome,

@@ -10,6 +10,7 @@ is given by the caller (from the service or an override), never taken from the a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -63,7 +64,7 @@ class PreparedRequest:
         raw = self.base_url.rstrip("/") + self.path
         if self.query:
             raw += "?" + "&".join(self.query)
-        return httpx.URL(raw)
+        return _parsed_url(raw)
 
     def with_auth(self, *, headers: Mapping[str, str] = {}, query: tuple[str, ...] = (),
                   cookies: tuple[tuple[str, str], ...] = ()) -> PreparedRequest:
@@ -87,6 +88,13 @@ class PreparedRequest:
         request = client.build_request(self.method, url or self.url, **kwargs)
         request.read()
         return request
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_url(raw: str) -> httpx.URL:
+    """``httpx.URL(raw)``, kept for the URLs a service calls again (an `httpx.URL` is
+    immutable; parsing one is a good part of building a request)."""
+    return httpx.URL(raw)
 
 
 def origin_of(url: httpx.URL | str) -> tuple[str, str, int]:
