@@ -58,7 +58,7 @@ from agentrt.search import (
     run_search,
 )
 from agentrt.search.steps import AnswerCheck, Compensate
-from agentrt.trace import log_event
+from agentrt.trace import log_event, logs_events
 
 if TYPE_CHECKING:
     import httpx
@@ -509,10 +509,11 @@ class Agent(AgentExecutors):
 
         return compensate
 
-    def _events(self, extra: EventCallback | None) -> EventCallback:
+    def _events(self, extra: EventCallback | None) -> EventCallback | None:
         sinks = [s for s in (self.on_event, extra) if s is not None]
-        if not sinks:  # the log only: a plain call (the search awaits nothing for it)
-            return log_event
+        if not sinks:  # the log only: a plain call (the search awaits nothing for it), and
+            # none at all when the log emits nothing as the run starts (no event is made)
+            return log_event if logs_events() else None
 
         async def emit(event: SearchEvent) -> None:
             log_event(event)

@@ -49,6 +49,7 @@ __all__ = [
     "export_steps",
     "finetune_records",
     "log_event",
+    "logs_events",
     "negative_records",
     "read_jsonl",
     "replay_requests",
@@ -75,6 +76,12 @@ def log_event(event: SearchEvent) -> None:
     data = {k: v for k, v in event.data.items() if k not in ("stats", "result")}
     method = _log.info if level == "info" else _log.debug
     method(f"search.{event.kind.value}", node=event.node, **scrub(data))
+
+
+def logs_events() -> bool:
+    """Whether :func:`log_event` would emit anything now (its run-level events are at info,
+    the rest at debug): a run nothing else listens to makes no events when it would not."""
+    return _log.is_enabled("info")
 
 
 def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:

@@ -107,3 +107,18 @@ async def test_an_injected_client_keeps_its_own_cookies() -> None:
         executor = Executor(toolset, policy="allow", client=client)
         assert (await executor.execute("get_flight", {"id": "AF1"})).outcome == "ok"
         assert client.cookies.get("session") == "user-a-session"  # the caller's choice
+
+
+async def test_events_are_made_only_when_something_takes_them() -> None:
+    import structlog
+
+    structlog.reset_defaults()  # as in an application that configured no logging
+    seen: list[Any] = []
+    async with agent("AF1 has 3 seats.") as a:
+        assert a._events(None) is None  # nothing listens, the log emits nothing
+        await a.run("How many seats are left on flight AF1?", on_event=seen.append)
+        assert [e.kind.value for e in seen][:1] == ["run_started"]
+        with structlog.testing.capture_logs() as logs:
+            await a.run("How many seats are left on flight AF1?")
+    assert {"search.run_started", "search.call_executed", "search.run_finished"} <= {
+        entry["event"] for entry in logs}
