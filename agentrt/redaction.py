@@ -75,6 +75,12 @@ def wire_forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
+def _in_json(secret: str) -> str:
+    """``secret`` as it appears inside a JSON string (json.dumps and pydantic escape alike:
+    ``"``, ``\\`` and control characters)."""
+    return json.dumps(secret, ensure_ascii=False)[1:-1]
+
+
 class Redactor:
     """Replaces known secret values, and values under credential-ish keys, with ``[REDACTED]``."""
 
@@ -84,6 +90,10 @@ class Redactor:
         #: the secrets as given (their wire forms are in ``_secrets``)
         self._added: frozenset[str] = frozenset()
         self._pattern: re.Pattern[str] | None = None
+        #: what a secret looks like inside a JSON text (``\\`` and ``"`` escaped): the forms
+        #: the pre-check of a serialised value looks for, and their alternation
+        self._probes: frozenset[str] = frozenset()
+        self._probe_pattern: re.Pattern[str] | None = None
         self._parent = parent
         self.add(*secrets)
 
@@ -99,10 +109,14 @@ class Redactor:
             self._added = self._added | frozenset(fresh)
             if new <= self._secrets:
                 return
-            self._secrets = self._secrets | new
+            secrets = self._secrets | new
             # longest first so that a secret containing another is replaced whole
-            alts = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(a) for a in alts))
+            alts = sorted(secrets, key=len, reverse=True)
+            pattern = re.compile("|".join(re.escape(a) for a in alts))
+            probes = secrets | {_in_json(f) for f in secrets}
+            self._probe_pattern = re.compile("|".join(
+                re.escape(a) for a in sorted(probes, key=len, reverse=True)))
+            self._probes, self._pattern, self._secrets = probes, pattern, secrets
         if self._parent is not None:
             self._parent.add(*fresh)
 
@@ -118,10 +132,12 @@ class Redactor:
         return pattern.sub(REDACTED, text)
 
     def _has_secret(self, text: str) -> bool:
-        secrets = self._secrets
-        if len(secrets) <= _SUBSTRING_SECRETS:
-            return any(s in text for s in secrets)
-        pattern = self._pattern
+        """Whether ``text`` holds a known secret, as written or as a JSON string writes it
+        (a secret with a ``"`` or ``\\`` in it is escaped in a serialised value)."""
+        probes = self._probes
+        if len(probes) <= _SUBSTRING_SECRETS:
+            return any(s in text for s in probes)
+        pattern = self._probe_pattern
         return pattern is not None and pattern.search(text) is not None
 
     def clean_text(self, text: str) -> bool:
