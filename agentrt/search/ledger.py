@@ -86,8 +86,8 @@ class Ledger:
             attempts=getattr(obs, "attempts", 0) or 0,
             side_effect=getattr(obs, "side_effect", "idempotent"), compensation=True))
 
-    def _path(self, end: Node | None) -> list[int]:
-        nodes = self.root.walk()
+    def _path(self, end: Node | None, nodes: list[Node] | None = None) -> list[int]:
+        nodes = self.root.walk() if nodes is None else nodes
         if end is None:  # best partial: the deepest chain of successful calls
             ok = [n for n in nodes if n.executed and n.outcome == "ok"]
             end = max(ok, key=lambda n: n.depth, default=None)
@@ -106,9 +106,9 @@ class Ledger:
                snapshot: bool = False) -> RunResult:
         """The run as a result; ``snapshot``: mid-run, for the answer check (the tree is copied,
         the search goes on changing its own)."""
-        path = self._path(answer_node)
+        nodes = self.root.walk()  # once: the path and the counts read the same nodes
+        path = self._path(answer_node, nodes)
         on_path = set(path)
-        nodes = self.root.walk()
         stats = dict(self.stats)
         stats["nodes"] = len(nodes)
         stats["max_depth"] = max((n.depth for n in nodes if n.executed), default=0)
