@@ -11,9 +11,10 @@
    runs kept.
 2. ``agentrt finetune`` — LoRA r=8 on every linear layer of the last 12 decoder layers, calls
    as bare JSON (``--call-style bare``: the 0.5B model's ``<tool_call>`` token is dead), one
-   epoch of mixed batches (every step a shuffled mix of tasks: length-sorted steps left a
-   kind of task in a handful of the 59 steps), bf16 on the CPU (≈45 minutes on 2 cores; CUDA
-   when present).
+   epoch of prefix batches (each step: requests offered the same tools, of every kind —
+   length-sorted steps left a kind of task in a handful of the 59 steps; fully shuffled ones
+   share no prompt prefix and cost several times more), bf16 on the CPU (≈45 minutes on 2
+   cores; CUDA when present).
 3. ``--install`` copies ``adapter.gguf`` and ``training.json`` into
    ``tools/agentrt_demo/data/adapter/``, where ``agentrt demo`` and ``agentrt eval`` pick it up.
 
@@ -34,7 +35,7 @@ SYNTH = ["--generate", "280", "--seed", "1",
                   "unsatisfiable=2,cancel=2"]
 FINETUNE = ["--epochs", "1", "--rank", "8", "--alpha", "16", "--targets", "all",
             "--top-layers", "12", "--call-style", "bare", "--lr", "3e-4",
-            "--batch-tokens", "24576", "--batching", "mixed",
+            "--batch-tokens", "24576", "--batching", "prefix",
             "--micro-batch-tokens", "4096", "--checkpoint-every", "5", "--seed", "0"]
 SHIPPED = Path(__file__).resolve().parent / "agentrt_demo" / "data" / "adapter"
 

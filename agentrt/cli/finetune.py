@@ -74,10 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--gradient-checkpointing", action="store_true",
                      help="recompute activations in the backward pass (less memory, slower)")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    run.add_argument("--batching", choices=("mixed", "length"), default="mixed",
-                     help="mixed: every step a shuffled mix of tasks (default); length: "
-                          "length-sorted steps (less padding; with few steps a kind of task "
-                          "lands in a few steps only)")
+    run.add_argument("--batching", choices=("prefix", "mixed", "length"), default="prefix",
+                     help="prefix: steps of sequences that begin alike (same tools), the "
+                          "requests mixed (default); mixed: shuffled; length: length-sorted")
     p.add_argument("--json", action="store_true", help="print training.json on stdout")
 
 

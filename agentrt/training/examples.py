@@ -169,18 +169,21 @@ class Batch:
 
 
 #: how :func:`make_batches` groups sequences into optimizer steps
-BATCHINGS = ("mixed", "length")
+BATCHINGS = ("prefix", "mixed", "length")
 
 
 def make_batches(sequences: Sequence[TokenSequence], *, batch_tokens: int, seed: int,
-                 epoch: int, batching: str = "mixed") -> list[Batch]:
+                 epoch: int, batching: str = "prefix") -> list[Batch]:
     """Batches of about ``batch_tokens`` tokens (at least one sequence each), in an order
     shuffled by ``(seed, epoch)`` — the same arguments give the same batches.
 
-    ``batching="mixed"`` (default): sequences in shuffled order, so every optimizer step sees
-    a mix of kinds of task (each step's micro-batches are still grouped by length, so padding
-    stays small). ``"length"``: length-sorted batches, shuffled — less padding, but with few
-    steps a kind of task (short lookups, long trips) lands in a handful of steps only."""
+    ``batching="prefix"`` (default): sequences in token order, so those that begin alike (the
+    same system prompt and tools) share a step and its prefix pass, while the requests that
+    follow mix kinds of task within the step. ``"mixed"``: shuffled order — every step a mix,
+    but steps whose sequences were offered different tools share almost no prefix (several
+    times the compute). ``"length"``: length-sorted — least padding, but with few steps a kind
+    of task (short lookups, long trips) lands in a handful of steps only. Each step's
+    micro-batches are grouped by length either way."""
     if batching not in BATCHINGS:
         raise ValueError(f"batching must be one of {', '.join(BATCHINGS)}, not {batching!r}")
     rng = random.Random(f"{seed}:{epoch}")
@@ -188,6 +191,8 @@ def make_batches(sequences: Sequence[TokenSequence], *, batch_tokens: int, seed:
     rng.shuffle(items)  # ties in length are broken differently each epoch
     if batching == "length":
         items.sort(key=len)
+    elif batching == "prefix":
+        items.sort(key=lambda seq: seq.ids)
     batches: list[Batch] = []
     current: list[TokenSequence] = []
     size = 0

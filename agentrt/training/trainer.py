@@ -103,7 +103,7 @@ class TrainSettings:
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     gradient_checkpointing: bool = False  #: less memory, slower; no shared-prefix pass
     shared_prefix: bool = True            #: run a micro-batch's common prefix once
-    batching: str = "mixed"               #: mixed | length (see make_batches)
+    batching: str = "prefix"              #: prefix | mixed | length (see make_batches)
     threads: int | None = None            #: torch CPU threads (None: torch's default)
 
 

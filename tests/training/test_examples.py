@@ -114,16 +114,32 @@ def test_mixed_batches_mix_kinds_of_task_and_still_cover_everything() -> None:
     # short ones together; mixed batching puts short and long ones in the same steps
     seqs = [TokenSequence(ids=tuple(range(n)), spans=((n - 1, n),), records=(i,))
             for i, n in enumerate([10] * 10 + [100] * 10)]
-    mixed = make_batches(seqs, batch_tokens=230, seed=0, epoch=0)
+    mixed = make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="mixed")
     assert mixed == make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="mixed")
     assert sorted(r for b in mixed for s in b.sequences for r in s.records) == list(range(20))
     assert all(b.tokens <= 230 or len(b.sequences) == 1 for b in mixed)
     with_both = sum(1 for b in mixed if {len(s) for s in b.sequences} == {10, 100})
     by_length = make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="length")
     assert with_both > sum(1 for b in by_length if {len(s) for s in b.sequences} == {10, 100})
-    assert mixed != make_batches(seqs, batch_tokens=230, seed=0, epoch=1)  # reshuffled
+    assert mixed != make_batches(seqs, batch_tokens=230, seed=0, epoch=1,
+                                 batching="mixed")  # reshuffled
     with pytest.raises(ValueError, match="batching"):
         make_batches(seqs, batch_tokens=230, seed=0, epoch=0, batching="sorted")
+
+
+def test_prefix_batches_keep_sequences_that_begin_alike_together() -> None:
+    # two prompts (say: flight tools, hotel tools) each followed by requests of two kinds
+    # (short and long): a step holds one prompt's sequences, of both kinds
+    def seq(i: int, head: int, n: int) -> TokenSequence:
+        ids = (head,) * 50 + (i,) + tuple(range(n))
+        return TokenSequence(ids=ids, spans=((len(ids) - 1, len(ids)),), records=(i,))
+
+    seqs = [seq(i, 1 + i % 2, 10 if i % 4 < 2 else 100) for i in range(16)]
+    batches = make_batches(seqs, batch_tokens=900, seed=0, epoch=0)
+    assert batches == make_batches(seqs, batch_tokens=900, seed=0, epoch=0, batching="prefix")
+    assert sorted(r for b in batches for s in b.sequences for r in s.records) == list(range(16))
+    assert all(len({s.ids[0] for s in b.sequences}) == 1 for b in batches)
+    assert any(len({len(s) for s in b.sequences}) == 2 for b in batches)
 
 
 def test_records_survive_a_json_round_trip(tmp_path: Path) -> None:
