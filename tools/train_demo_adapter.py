@@ -2,19 +2,17 @@
 
     python tools/train_demo_adapter.py [--out DIR] [--install]
 
-1. ``agentrt synth --generate 280 --seed 1 --mix lookup=4,…`` — 280 generated demo requests
-   (asserted not to overlap the 52 evaluation tasks; lookups four times, ambiguous and
-   flight-and-hotel requests three times, hotels, groups, unsatisfiable requests and cancels
-   twice as often as single flight bookings — the weights follow what the previous adapter got
-   wrong, by category, never the evaluation requests) solved by the programmatic teacher
-   through the real agent, about 30 % of them with a repaired first mistake; only verified
-   runs kept.
+1. ``agentrt synth --generate 288 --seed 0 --mix lookup=3,…`` — 288 generated demo requests
+   (asserted not to overlap the 52 evaluation tasks; lookups three times and unsatisfiable,
+   ambiguous and flight-and-hotel requests twice as often as the other categories, the ones a
+   first adapter got wrong most) solved by the programmatic teacher through the real agent,
+   about 30 % of them with a repaired first mistake; only verified runs kept.
 2. ``agentrt finetune`` — LoRA r=8 on every linear layer of the last 12 decoder layers, calls
    as bare JSON (``--call-style bare``: the 0.5B model's ``<tool_call>`` token is dead), one
-   epoch of prefix batches (each step: requests offered the same tools, of every kind —
-   length-sorted steps left a kind of task in a handful of the 59 steps; fully shuffled ones
-   share no prompt prefix and cost several times more), bf16 on the CPU (≈45 minutes on 2
-   cores; CUDA when present).
+   epoch, length-sorted steps (``--batching length``, how it was trained; the default is now
+   ``prefix``), bf16 on a CPU with native bf16 (≈40 minutes on 2 Intel cores with AMX; a CPU
+   without it trains in float32 — ``--precision auto`` — and takes longer; CUDA when
+   present).
 3. ``--install`` copies ``adapter.gguf`` and ``training.json`` into
    ``tools/agentrt_demo/data/adapter/``, where ``agentrt demo`` and ``agentrt eval`` pick it up.
 
@@ -30,12 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 #: the settings the shipped adapter was trained with (its training.json records them too)
-SYNTH = ["--generate", "280", "--seed", "1",
-         "--mix", "lookup=4,ambiguous=3,flight_and_hotel=3,hotel=2,multi_passenger=2,"
-                  "unsatisfiable=2,cancel=2"]
+SYNTH = ["--generate", "288", "--seed", "0",
+         "--mix", "lookup=3,unsatisfiable=2,ambiguous=2,flight_and_hotel=2"]
 FINETUNE = ["--epochs", "1", "--rank", "8", "--alpha", "16", "--targets", "all",
             "--top-layers", "12", "--call-style", "bare", "--lr", "3e-4",
-            "--batch-tokens", "24576", "--batching", "prefix",
+            "--batch-tokens", "24576", "--batching", "length",
             "--micro-batch-tokens", "4096", "--checkpoint-every", "5", "--seed", "0"]
 SHIPPED = Path(__file__).resolve().parent / "agentrt_demo" / "data" / "adapter"
 

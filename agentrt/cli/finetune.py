@@ -70,7 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--resume", action="store_true", help="continue from OUT's last checkpoint")
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     run.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
-                     help="auto/bf16: bf16 autocast (float32 weights); fp32: none")
+                     help="auto: bf16 autocast (float32 weights) where the hardware does bf16 "
+                          "natively (CUDA, AVX512-BF16/AMX CPUs), else fp32; bf16/fp32 force "
+                          "one")
     run.add_argument("--gradient-checkpointing", action="store_true",
                      help="recompute activations in the backward pass (less memory, slower)")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")

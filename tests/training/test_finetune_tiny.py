@@ -370,7 +370,8 @@ def test_the_cli_trains_in_bf16_and_writes_both_adapters(bed: dict[str, Any], tm
 
     out = tmp_path / "cli"
     code = main(["finetune", str(bed["data"]), "--out", str(out), "--base", str(bed["base"]),
-                 "--max-steps", "2", "--rank", "4", "--targets", "attn", "--threads", "1"])
+                 "--max-steps", "2", "--rank", "4", "--targets", "attn", "--threads", "1",
+                 "--precision", "bf16"])  # forced: auto is fp32 on CPUs without native bf16
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "step 2: loss" in captured.err and "GGUF adapter:" in captured.out
