@@ -32,12 +32,12 @@ from agentrt.backends.native import CALL_CLOSE, CALL_OPEN, ChatTemplate, bare_ca
 from agentrt.training.records import TrainingRecord
 
 __all__ = [
+    "BATCHINGS",
     "Batch",
     "Packing",
     "StepText",
     "TokenSequence",
     "make_batches",
-    "BATCHINGS",
     "pack",
     "reply_text",
     "step_text",

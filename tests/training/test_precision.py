@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agentrt.training.trainer import cpu_has_bf16, resolve_precision
 
 INTEL_AMX = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
@@ -24,7 +26,7 @@ def test_a_cpu_without_native_bf16_trains_in_fp32() -> None:
 
 def test_this_machine_reads_its_own_flags() -> None:
     try:
-        text = open("/proc/cpuinfo", encoding="utf-8").read()
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
     assert cpu_has_bf16() == cpu_has_bf16(text)
