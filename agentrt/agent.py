@@ -24,11 +24,10 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentrt._log import get_logger
@@ -46,7 +45,7 @@ from agentrt.protocol import (
     SearchEvent,
     maybe_await,
 )
-from agentrt.redaction import DEFAULT_REDACTOR
+from agentrt.result_scrub import ResultScrubber
 from agentrt.search import (
     Budget,
     Hooks,
@@ -74,24 +73,8 @@ EventCallback = Callable[[SearchEvent], Any]
 _DEFAULT_SAMPLING = Sampling()
 #: how many offered-tool subsets keep their rendered tools between runs
 _TOOLS_CACHE_SIZE = 256
-#: the parts of a result that are the agent's, the same in every run (checked for secrets once)
-_SHARED_FIELDS = frozenset({"system", "demonstration", "tools"})
 #: id-like argument names a compensation may take, and the response keys that can fill them
 _ID_KEYS = ("id", "reference", "booking_id", "booking_reference", "reservation_id")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _SharedParts:
-    """The shared parts of an agent's results, scrubbed as of one set of known secrets."""
-
-    secrets: frozenset[str]
-    #: the system prompt they were made from (an agent's ``system`` may be replaced)
-    source: str
-    #: nothing in them needed scrubbing (the values below are the originals)
-    clean: bool
-    system: str
-    demonstration: str | None
-    tools: list[dict[str, Any]]
 
 
 def compensation_arguments(parameters: Mapping[str, Any], arguments: Any, body: Any
@@ -273,8 +256,8 @@ class Agent(AgentExecutors):
         self._answer_constraint: dict[str, Any] | None = None
         #: the config's sampling at temperature 0 (the first request at a node)
         self._greedy: tuple[Sampling, Sampling] | None = None
-        #: (offered tools, worked example) → the shared parts of results, scrubbed
-        self._shared_cache: dict[tuple[tuple[str, ...], str | None], _SharedParts] = {}
+        #: scrubs each result; remembers the shared parts (system, example, tools) scrubbed
+        self._scrubber = ResultScrubber(_TOOLS_CACHE_SIZE)
         super().__init__()  # the executors it opens (agent_executor)
 
     @property
@@ -322,55 +305,9 @@ class Agent(AgentExecutors):
         )
         result = await run_search(query, hooks, config=self.search,
                                   budget=budget or self.budget)
-        return self._scrubbed(result, offered, demonstration)
-
-    def _scrubbed(self, result: RunResult, offered: Sequence[str], demonstration: str | None
-                  ) -> RunResult:
-        """``result`` with the agent's shared parts (system prompt, worked example, tools)
-        added, and every secret any executor knows of scrubbed: the trace leaves the process.
-
-        The shared parts are the same in every run: they are checked once per redactor
-        generation (the set of known secrets is a new object whenever a secret is added) and
-        per worked example. A run's own parts are checked on every run: one JSON text of them
-        (:meth:`RunResult.scan_text`) and one substring test per secret form and credential
-        word. Only a result with something to scrub is walked and re-validated."""
-        secrets = DEFAULT_REDACTOR.secrets  # before checking: one added meanwhile is seen next
-        shared = self._shared_parts(offered, demonstration, secrets)
-        try:
-            own_clean = DEFAULT_REDACTOR.clean_text(result.scan_text(exclude=_SHARED_FIELDS))
-        except pydantic_core.PydanticSerializationError:
-            own_clean = False  # the full dump below says what cannot be serialised
-        if own_clean and shared.clean:
-            result.system, result.demonstration = self.system, demonstration
-            result.tools = self._result_tools(offered)
-            return result
-        data = result.model_dump(mode="json", exclude=set(_SHARED_FIELDS))
-        scrubbed = DEFAULT_REDACTOR.scrub(data)
-        if shared.clean and (scrubbed is data or scrubbed == data):  # nothing was blanked
-            result.system, result.demonstration = self.system, demonstration
-            result.tools = self._result_tools(offered)
-            return result
-        return RunResult.model_validate({**scrubbed, "system": shared.system,
-                                         "demonstration": shared.demonstration,
-                                         "tools": shared.tools})
-
-    def _shared_parts(self, offered: Sequence[str], demonstration: str | None,
-                      secrets: frozenset[str]) -> _SharedParts:
-        """The shared parts of a run's result, scrubbed, as of the redactor's ``secrets``."""
-        key = (tuple(offered), demonstration)
-        parts = self._shared_cache.get(key)
-        if parts is not None and parts.secrets is secrets and parts.source is self.system:
-            return parts
-        tools = self._result_tools(offered)
-        data = {"system": self.system, "demonstration": demonstration, "tools": tools}
-        scrubbed = DEFAULT_REDACTOR.scrub(data)
-        clean = scrubbed is data or scrubbed == data  # e.g. a credential word, nothing blanked
-        if len(self._shared_cache) >= _TOOLS_CACHE_SIZE:  # one entry per worked example
-            self._shared_cache.pop(next(iter(self._shared_cache)))
-        parts = self._shared_cache[key] = _SharedParts(
-            secrets=secrets, source=self.system, clean=clean, system=scrubbed["system"],
-            demonstration=scrubbed["demonstration"], tools=scrubbed["tools"])
-        return parts
+        # the trace leaves the process: every secret any executor knows of is scrubbed
+        return self._scrubber.finish(result, system=self.system, demonstration=demonstration,
+                                     offered=offered, tools=self._result_tools(offered))
 
     def _result_tools(self, offered: Sequence[str]) -> list[dict[str, Any]]:
         """The tools offered (as the result records them), shared by runs offered the same."""

@@ -37,7 +37,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mcp", ("agentrt.mcp",)),
     ("prompts", ("agentrt.prompts",)),
     ("trace", ("agentrt.trace", "agentrt.demonstrations", "agentrt.otel")),
-    ("agent", ("agentrt.agent", "agentrt.agent_executor")),
+    ("agent", ("agentrt.agent", "agentrt.agent_executor", "agentrt.result_scrub")),
     ("evaluation", ("agentrt.evaluation",)),
     ("synth", ("agentrt.synth",)),
     ("training", ("agentrt.training",)),
