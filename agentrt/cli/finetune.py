@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true",
                    help="only read and check the data; print what it holds")
     lora = p.add_argument_group("adapter")
+    lora.add_argument("--init-adapter", metavar="DIR|GGUF",
+                      help="continue from this adapter (a PEFT directory or a GGUF LoRA, e.g. "
+                           "the demo's shipped adapter.gguf): its rank, alpha, targets and "
+                           "layers are used and --rank/--alpha/--targets/--top-layers ignored")
     lora.add_argument("--rank", type=int, default=8, help="LoRA rank r (default 8)")
     lora.add_argument("--alpha", type=int, default=16, help="LoRA alpha (scale alpha/r; 16)")
     lora.add_argument("--targets", default="all",
@@ -122,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     from agentrt.training.trainer import LoraSettings, StepStats, TrainSettings, last_checkpoint
 
     try:
-        lora = LoraSettings(r=args.rank, alpha=args.alpha, targets=_targets(args.targets),
-                            top_layers=args.top_layers)
+        lora: LoraSettings | None = None if args.init_adapter else LoraSettings(
+            r=args.rank, alpha=args.alpha, targets=_targets(args.targets),
+            top_layers=args.top_layers)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     settings = TrainSettings(
@@ -142,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = finetune(args.data, args.out, base=args.base, lora=lora, settings=settings,
                             max_length=args.max_length, adapter_dtype=args.adapter_dtype,
                             resume=args.resume, on_step=on_step, call_style=args.call_style,
-                            holdout=args.holdout,
+                            holdout=args.holdout, init_adapter=args.init_adapter,
                             on_stage=lambda name: print(f"{name} …", file=sys.stderr))
     except KeyboardInterrupt:
         last = last_checkpoint(args.out)

@@ -13,6 +13,8 @@ The parts, in pipeline order:
 * :mod:`~agentrt.training.trainer` — the LoRA loop (bf16 autocast on CPU, CUDA when present,
   logits only where a reply token is predicted, atomic checkpoints, resume, the loss curve);
 * :mod:`~agentrt.training.export` — PEFT directory and GGUF adapter;
+* :mod:`~agentrt.training.adapter_import` — an existing adapter (either form) read back in its
+  own shape, to continue training from it (``--init-adapter``);
 * :mod:`~agentrt.training.pipeline` — all of it as :func:`finetune`, with ``training.json``.
 
 Torch, transformers, peft and gguf come with the optional extra ``agentrt[train]``; importing

@@ -27,6 +27,7 @@ from agentrt import __version__
 from agentrt._log import get_logger
 from agentrt.backends.native import CALL_STYLES, ChatTemplate
 from agentrt.errors import ConfigError
+from agentrt.training.adapter_import import load_init_adapter, read_init_adapter
 from agentrt.training.base import (
     BaseModelInfo,
     Tokenizer,
@@ -198,14 +199,17 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
              resume: bool = False, on_step: Callable[[StepStats], None] | None = None,
              on_stage: Callable[[str], None] | None = None,
              calibrate: bool = True, call_style: str = "tagged",
-             holdout: float = 0.0) -> FinetuneManifest:
+             holdout: float = 0.0,
+             init_adapter: str | Path | None = None) -> FinetuneManifest:
     """Train a LoRA adapter on the records in ``data``; write it to ``out`` (module docstring).
     ``on_stage`` hears each phase by name (progress for the CLI). ``call_style``: how calls
     are written (``tagged``, the template's form, or ``bare`` JSON: see
     :mod:`agentrt.backends.native`); recorded in ``decoding`` for the embedded backend.
-    ``holdout``: the share of tasks kept out of training and scored (``evaluation``)."""
+    ``holdout``: the share of tasks kept out of training and scored (``evaluation``).
+    ``init_adapter``: a PEFT directory or GGUF adapter to continue from
+    (:mod:`~agentrt.training.adapter_import`); its shape is the run's LoRA settings (``lora``
+    must then be None or the same)."""
     require("torch", "transformers", "peft", "gguf")
-    lora = lora or LoraSettings()
     settings = settings or TrainSettings()
     stage = on_stage or (lambda _name: None)
     out = Path(out)
@@ -213,6 +217,14 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
     records, held = split_holdout(read_records(paths), holdout, seed=settings.seed)
     stage("inspecting the base model")
     info = inspect_base(base)
+    start = None
+    if init_adapter is not None:
+        start = read_init_adapter(init_adapter, architecture=info.architecture,
+                                  n_layers=info.n_layers)
+        if lora is not None and lora != start.lora:
+            raise ConfigError(f"--init-adapter {init_adapter} is {start.lora}, not {lora}")
+        lora = start.lora
+    lora = lora or LoraSettings()
     stage("loading the tokenizer")
     tokenizer = load_tokenizer(info)
     bare = _bare(call_style)
@@ -226,6 +238,9 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
     check_tokenizer(info, tokenizer, [t.prompt + t.target for t in sample])
     stage("loading the base model")
     model = attach_lora(load_model(info), lora, seed=settings.seed)
+    if start is not None:
+        stage(f"starting from the adapter {start.path}")
+        load_init_adapter(model, start)
     stage("training")
     result = train(model, packing.sequences, pad_id=tokenizer.pad_id, out=out,
                    settings=settings, resume=resume, on_step=on_step)
@@ -269,7 +284,10 @@ def finetune(data: Sequence[str | Path], out: str | Path, *, base: str | Path | 
                   "device": result.device, "precision": result.precision,
                   "seconds": round(result.seconds, 2),
                   "seconds_per_step": round(result.seconds_per_step, 3),
-                  "tokens_per_second": round(result.tokens_per_second, 1)},
+                  "tokens_per_second": round(result.tokens_per_second, 1),
+                  **({"init_adapter": {**start.to_dict(), "sha256": _sha256(
+                      start.path if start.form == "gguf"
+                      else start.path / "adapter_model.safetensors")}} if start else {})},
         loss_curve=curve, artifacts=artifacts, decoding=decoding, evaluation=evaluation)
     (out / "training.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     return manifest

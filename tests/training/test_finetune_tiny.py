@@ -5,6 +5,7 @@ resume and out-of-memory. Skipped without the train extra (and llama.cpp, where 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import replace
@@ -17,10 +18,12 @@ EXTRA = "the training tests need the train extra: pip install 'agentrt[train]'"
 torch = pytest.importorskip("torch", reason=EXTRA)
 pytest.importorskip("peft", reason=EXTRA)
 pytest.importorskip("gguf", reason=EXTRA)
+np = pytest.importorskip("numpy", reason=EXTRA)
 
 from agentrt.backends.native import ChatTemplate, render_prompt  # noqa: E402
 from agentrt.errors import ConfigError  # noqa: E402
 from agentrt.training import forward  # noqa: E402
+from agentrt.training.adapter_import import read_init_adapter  # noqa: E402
 from agentrt.training.base import Tokenizer, inspect_base, load_model, load_tokenizer  # noqa: E402
 from agentrt.training.errors import TrainingError  # noqa: E402
 from agentrt.training.examples import step_text, tokenize_steps  # noqa: E402
@@ -380,3 +383,59 @@ def test_the_cli_trains_in_bf16_and_writes_both_adapters(bed: dict[str, Any], tm
     assert set(read_gguf_adapter(out / "adapter.gguf")["tensors"]) == {
         f"blk.{i}.attn_{t}.weight.lora_{ab}" for i in range(2)
         for t in ("q", "k", "v", "output") for ab in "ab"}
+
+
+def test_an_adapter_reads_back_from_both_forms_in_its_own_shape(
+        bed: dict[str, Any], trained: tuple[Path, FinetuneManifest]) -> None:
+    out, _ = trained
+    info = bed["info"]
+    peft = read_init_adapter(out / "adapter", architecture=info.architecture,
+                             n_layers=info.n_layers)
+    gguf = read_init_adapter(out / "adapter.gguf", architecture=info.architecture,
+                             n_layers=info.n_layers)
+    assert (peft.form, gguf.form) == ("peft", "gguf")
+    assert peft.lora == gguf.lora == LORA  # rank, alpha, targets and layers from the file
+    assert peft.tensors.keys() == gguf.tensors.keys() and len(peft.tensors) == 2 * 7 * 2
+    for key, value in peft.tensors.items():
+        assert gguf.tensors[key].shape == value.shape
+        assert np.allclose(gguf.tensors[key], value, rtol=1e-3, atol=1e-5), key
+    # a two-layer adapter does not fit a three-layer decoder's top layers
+    with pytest.raises(ConfigError, match="not the top N"):
+        read_init_adapter(out / "adapter.gguf", architecture=info.architecture, n_layers=3)
+    with pytest.raises(ConfigError, match="an adapter for"):
+        read_init_adapter(out / "adapter.gguf", architecture="llama", n_layers=info.n_layers)
+
+
+def test_bad_init_adapters_are_config_errors(bed: dict[str, Any], tmp_path: Path) -> None:
+    info = bed["info"]
+    kw = {"architecture": info.architecture, "n_layers": info.n_layers}
+    with pytest.raises(ConfigError, match="not a LoRA adapter"):
+        read_init_adapter(bed["base"], **kw)  # the base model itself is a GGUF, not an adapter
+    with pytest.raises(ConfigError, match=r"without adapter_config\.json"):
+        read_init_adapter(tmp_path, **kw)
+    with pytest.raises(ConfigError, match="no such file"):
+        read_init_adapter(tmp_path / "missing.gguf", **kw)
+    (tmp_path / "junk.gguf").write_bytes(b"GGUF but not really")
+    with pytest.raises(ConfigError, match="not a readable GGUF"):
+        read_init_adapter(tmp_path / "junk.gguf", **kw)
+
+
+def test_finetune_continues_from_a_gguf_adapter(bed: dict[str, Any],
+                                                trained: tuple[Path, FinetuneManifest],
+                                                tmp_path: Path) -> None:
+    out, first = trained
+    settings = TrainSettings(max_steps=2, learning_rate=1e-3, precision="fp32")
+    more = finetune([bed["data"]], tmp_path / "more", base=bed["base"], settings=settings,
+                    init_adapter=out / "adapter.gguf")
+    fresh_loss = first.loss_curve[0]["loss"]     # the base model's loss (LoRA B starts at 0)
+    trained_loss = first.loss_curve[-1]["loss"]
+    # the first step is measured before any update: it is the shipped adapter's loss
+    assert more.loss_curve[0]["loss"] == pytest.approx(trained_loss, rel=0.25, abs=0.05)
+    assert more.loss_curve[0]["loss"] < fresh_loss / 4
+    start = more.training["init_adapter"]
+    assert start["form"] == "gguf" and start["r"] == 8 and start["tensors"] == 28
+    assert start["sha256"] == hashlib.sha256((out / "adapter.gguf").read_bytes()).hexdigest()
+    assert more.lora == first.lora
+    with pytest.raises(ConfigError, match="not LoraSettings"):
+        finetune([bed["data"]], tmp_path / "other", base=bed["base"], settings=settings,
+                 lora=LoraSettings(r=4, alpha=8), init_adapter=out / "adapter.gguf")
