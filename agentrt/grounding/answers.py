@@ -37,6 +37,13 @@ all 52 tasks, 0 refused):
    up with ``status: cancelled``). A small model whose booking the policy held back likes to
    report it done anyway.
 
+5. **The request handed back.** An answer that says nothing the request did not already say
+   (:func:`echoes_request`: at least three content words, every one of them the request's) is
+   refused (``echoes_request``): "What is the full name of airport LIS?" returned as the
+   answer, or "The full name of the airport with code CDG is CDG." A small model that lost its
+   way does this; an answer, a decline or a question adds at least one word of its own (the
+   name looked up, "sorry", "which date").
+
 Names, cities and other prose are not checked: too many correct paraphrases exist.
 """
 
@@ -50,19 +57,20 @@ from typing import Any, Literal
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.values import Fact, extract_facts, norm_text
 
-__all__ = ["AnswerStatus", "AnswerVerdict", "check_answer", "is_decline", "is_question",
-           "repeated_instructions", "request_needs_data", "says_cannot"]
+__all__ = ["AnswerStatus", "AnswerVerdict", "check_answer", "echoes_request", "is_decline",
+           "is_question", "repeated_instructions", "request_needs_data", "says_cannot"]
 
 AnswerStatus = Literal["accepted", "rejected_ungrounded"]
 AnswerReason = Literal["grounded", "ungrounded_facts", "no_calls", "repeats_tool_text",
-                       "echoes_feedback", "unbacked_claim"]
+                       "echoes_feedback", "echoes_request", "unbacked_claim"]
 _MAX_LISTED = 6
 #: phrases of the runtime's own notes to the model (below): an "answer" that repeats one is the
 #: model parroting its feedback back (small models do), not something to tell the user
 _OWN_NOTES = ("you have not looked this up yet", "can only be guessed",
               "call the tool that provides it first", "appear in no result and not in the request",
               "your answer repeats instructions", "is the runtime's note to you",
-              "no call that books, cancels or pays has succeeded")
+              "no call that books, cancels or pays has succeeded",
+              "only repeats the user's request, it answers nothing")
 
 _DECLINE = re.compile(
     r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"
@@ -207,6 +215,27 @@ def repeated_instructions(answer: str, texts: Sequence[str], request: str = "") 
     return found
 
 
+#: words that carry no content of their own: an answer made of the request's words plus these
+#: adds nothing (rule 5)
+_FUNCTION_WORDS = frozenset(
+    "a an the of to in on at for from with by and or is are was were be been it its this that "
+    "these those there here me my i you your we our us please just only do does did what "
+    "which who when where how".split())
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
+_ECHO_MIN = 3
+
+
+def echoes_request(answer: str, request: str) -> bool:
+    """Rule 5: ``answer`` has at least three content words and every one is the request's."""
+    if not request:
+        return False
+    content = [w for w in _PLAIN_WORD.findall(answer.casefold()) if w not in _FUNCTION_WORDS]
+    if len(content) < _ECHO_MIN:
+        return False
+    asked = set(_PLAIN_WORD.findall(request.casefold()))
+    return all(w in asked for w in content)
+
+
 def _unbacked_claims(answer_text: str, ledger: Provenance) -> list[str]:
     """Rule 4's claims: the action words of the answer that no observed value says too."""
     claims = _claims(answer_text, _ACTION_CLAIM)
@@ -236,6 +265,11 @@ def check_answer(answer_text: str, request_text: str, ledger: Provenance, *, mad
                                   "user: follow it — call the tool that provides what the "
                                   "request needs, or tell the user in your own words that you "
                                   "cannot do it")
+    if echoes_request(answer_text, request_text):
+        return AnswerVerdict(status="rejected_ungrounded", reason="echoes_request",
+                             note="that only repeats the user's request, it answers nothing: "
+                                  "answer it with the values a tool returned (call the tool "
+                                  "that provides them if none has), or say that you cannot")
     facts = tuple(extract_facts(answer_text))
     ledgers = [ledger]
     if request_text and request_text != ledger.request:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentrt.grounding import Provenance, check_answer, is_decline, is_question
-from agentrt.grounding.answers import request_needs_data
+from agentrt.grounding.answers import echoes_request, request_needs_data
 
 REQUEST = "Book the cheapest economy flight from LIS to MAD on 2026-12-16 for Ana Silva."
 SEARCH = {"offers": [{"offer_id": "IB317-20261216-Y", "flight_number": "IB317", "price": 75.99,
@@ -177,3 +177,39 @@ def test_a_claim_the_result_itself_makes_passes() -> None:
         "get_flight_booking", status, node=1)
     assert check_answer("Booking FP7XXY was canceled.", "What is the status of booking FP7XXY?",
                         led, made_calls=1, changes_made=0).accepted
+
+
+AIRPORT = "What is the full name of the airport with IATA code CDG?"
+AIRPORT_SEEN = Provenance.from_request(AIRPORT).with_observation(
+    "get_airport", {"code": "CDG", "name": "Paris Charles de Gaulle Airport", "city": "Paris"},
+    node=1)
+
+
+@pytest.mark.parametrize("answer", [
+    AIRPORT,                                                    # the request handed back
+    "What is the full name of the airport with code CDG?",
+    "The full name of the airport with IATA code CDG is CDG.",  # a tautology
+    "CDG: the full name of the airport with the IATA code CDG.",
+])
+def test_an_answer_that_only_repeats_the_request_is_refused(answer: str) -> None:
+    # all three seen from the fine-tuned 0.5B model on lookups after it lost its way
+    verdict = check_answer(answer, AIRPORT, AIRPORT_SEEN, made_calls=1)
+    assert not verdict.accepted and verdict.reason == "echoes_request"
+    assert check_answer(verdict.note, AIRPORT, AIRPORT_SEEN, made_calls=1).reason == \
+        "echoes_feedback"  # the note parroted back is refused too
+
+
+@pytest.mark.parametrize(("request_text", "answer"), [
+    (AIRPORT, "CDG is Paris Charles de Gaulle Airport."),
+    (AIRPORT, "Sorry, I cannot find the airport with code CDG."),
+    ("Book me a flight from Lisbon to Madrid.", "Which date would you like to fly?"),
+    ("Book me a flight from Lisbon to Madrid.", "For which date should I book Lisbon to Madrid?"),
+    ("Cancel my booking.", "Which booking?"),           # under three content words
+    ("Book a flight to Paris for Lea Keller.", "Paris CDG or Paris ORY, Lea?"),
+])
+def test_answers_and_questions_that_add_something_are_not_echoes(request_text: str,
+                                                                  answer: str) -> None:
+    assert not echoes_request(answer, request_text)
+    verdict = check_answer(answer, request_text, AIRPORT_SEEN if request_text == AIRPORT
+                           else Provenance.from_request(request_text), made_calls=1)
+    assert verdict.reason != "echoes_request"
