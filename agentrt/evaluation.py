@@ -108,7 +108,8 @@ def summarize(mode: str, model: str, rows: Sequence[dict[str, Any]], seconds: fl
         "limits": {lim: sum(1 for r in rows if r.get("limit") == lim)
                    for lim in sorted({str(r["limit"]) for r in rows if r.get("limit")})},
         "statuses": {s: sum(1 for r in rows if r.get("status") == s)
-                     for s in ("solved", "gave_up", "out_of_budget", "refused", "error")},
+                     for s in ("solved", "gave_up", "out_of_budget", "refused", "needs_input",
+                               "error")},
     }
 
 

@@ -199,9 +199,10 @@ NodeResult = Literal[
 ]
 """What became of a node once the search had tried it."""
 
-RunStatus = Literal["solved", "gave_up", "out_of_budget", "refused"]
-"""How a run ended: an accepted answer, nothing left to try, a limit reached, or a side effect
-the policy refused (and no answer without it)."""
+RunStatus = Literal["solved", "gave_up", "out_of_budget", "refused", "needs_input"]
+"""How a run ended: an accepted answer, nothing left to try, a limit reached, a side effect
+the policy refused (and no answer without it), or stuck on values only the user can give (the
+answer is the runtime's question for them: :mod:`agentrt.search.ask`)."""
 
 BudgetLimit = Literal["max_model_calls", "max_depth", "max_seconds", "max_executed"]
 """The budget limit that ended a run (``RunResult.limit``)."""

@@ -70,7 +70,7 @@ _OWN_NOTES = ("you have not looked this up yet", "can only be guessed",
               "call the tool that provides it first", "appear in no result and not in the request",
               "your answer repeats instructions", "is the runtime's note to you",
               "no call that books, cancels or pays has succeeded",
-              "only repeats the user's request, it answers nothing")
+              "only repeats the user's request, it answers nothing", "led nowhere (")
 
 _DECLINE = re.compile(
     r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"
@@ -218,7 +218,7 @@ def repeated_instructions(answer: str, texts: Sequence[str], request: str = "") 
 #: words that carry no content of their own: an answer made of the request's words plus these
 #: adds nothing (rule 5)
 _FUNCTION_WORDS = frozenset(
-    "a an the of to in on at for from with by and or is are was were be been it its this that "
+    "a an the of to in on at for from with by and or is are was were be been it its this that "  # noqa: SIM905
     "these those there here me my i you your we our us please just only do does did what "
     "which who when where how".split())
 _PLAIN_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")

@@ -52,6 +52,9 @@ class SearchConfig(BaseModel):
     #: question for what is missing — instead of re-proposing the call with other invented
     #: values
     answer_after_ask_user: bool = True
+    #: a run that ends without an answer after such refusals ends ``needs_input``, its answer
+    #: the runtime's question for those values (:mod:`agentrt.search.ask`)
+    ask_when_stuck: bool = True
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

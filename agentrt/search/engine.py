@@ -20,6 +20,7 @@ from agentrt.protocol import (
     SearchEvent,
     maybe_await,
 )
+from agentrt.search.ask import missing_inputs, question_for
 from agentrt.search.budget import Budget, Meter
 from agentrt.search.config import SearchConfig
 from agentrt.search.ledger import Ledger
@@ -413,9 +414,18 @@ class _Search:
         if status != "solved" and self.ledger.denied:
             status, reason = "refused", (reason + "; " if reason else "") + \
                 "the policy refused a side effect"
+        missing: list[str] = []
+        if status in ("gave_up", "out_of_budget") and self.ledger.answer_node is None \
+                and self.config.ask_when_stuck:
+            missing = missing_inputs(self.root.walk())
+            if missing:
+                status, reason = "needs_input", (reason + "; " if reason else "") + \
+                    "only the user can give " + ", ".join(missing)
         result = self.ledger.result(status=status, reason=reason,
                                     answer_node=self.ledger.answer_node,
                                     elapsed=self.meter.elapsed(), limit=limit)
+        if missing:
+            result.answer, result.missing = question_for(missing), missing
         await self.emit(EventKind.RUN_FINISHED, 0, status=result.status, answer=result.answer,
                         stats=result.stats)
         return result

@@ -83,6 +83,9 @@ class RunResult(BaseModel):
     #: node ids of the answer's path (or of the best partial chain), root first
     path: list[int] = Field(default_factory=list)
     side_effects: list[SideEffectRecord] = Field(default_factory=list)
+    #: with status ``needs_input``: the argument paths only the user can give (the answer is
+    #: the runtime's question for them)
+    missing: list[str] = Field(default_factory=list)
     #: the system prompt and the tools offered (OpenAI format): what the fine-tuning export needs
     system: str = ""
     #: the worked example shown after the system prompt (a second system message), if any

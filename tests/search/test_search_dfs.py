@@ -341,6 +341,41 @@ async def test_after_a_denied_side_effect_the_model_is_asked_for_an_answer_only(
     assert [r.answer_only for r in off_requests] == [False, False, False]
 
 
+async def test_a_run_stuck_on_what_only_the_user_can_give_ends_with_the_runtimes_question(
+        make_hooks):
+    """No accepted answer after ask_user refusals: the run ends needs_input, its answer a
+    question naming the refused paths; nothing was sent for them. Without such refusals, or
+    with ask_when_stuck=False, a stuck run still gives up without an answer."""
+    from agentrt.validation import Violation
+
+    search = call("search_flights", origin="A", destination="B")
+    book = call("book_flight", offer_id="AF1", passenger="John Doe")
+
+    def ground(tool, arguments, path):
+        if tool != "book_flight":
+            return []
+        return [Violation(kind="ungrounded", path=f"$.passengers[0].{k}", ask_user=True,
+                          message=f"{k} is nobody's: ask the user")
+                for k in ("first_name", "last_name")] + [Violation(
+                    kind="ungrounded", path="$.contact_email", ask_user=True, message="m")]
+
+    hooks, ex, _ = make_hooks([search, book], ground=ground)
+    result = await dfs("book a flight A to B", hooks, k=1)
+    assert result.status == "needs_input" and result.answer is not None
+    assert result.missing == ["passengers.first_name", "passengers.last_name", "contact_email"]
+    assert result.answer.endswith("?") and \
+        "passengers (first name, last name); contact email" in result.answer
+    assert ex.count("book_flight") == 0 and "only the user can give" in result.reason
+    assert type(result).from_json(result.to_json()).missing == result.missing
+
+    plain, _, _ = make_hooks([search, book])            # nothing refused: it just gave up
+    stuck = await dfs("book a flight A to B", plain, k=1)
+    assert stuck.status != "needs_input" and stuck.missing == []
+    off, _, _ = make_hooks([search, book], ground=ground)
+    kept = await dfs("q", off, k=1, config=SearchConfig.dfs(1, ask_when_stuck=False))
+    assert kept.status == "gave_up" and kept.answer is None
+
+
 async def test_a_refused_call_proposed_again_at_the_node_is_a_repeat(make_hooks):
     """A call the checks refused here (invalid, ungrounded) is not checked and refused in the
     same way again and again: a second proposal of it is a repeat, and repeats end the node."""
