@@ -75,8 +75,9 @@ _OWN_NOTES = ("you have not looked this up yet", "can only be guessed",
 _DECLINE = re.compile(
     r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"
     r"impossible|not possible|unavailable|not available|no longer available|sold out|"
-    r"fully booked|none (?:is|are) available|nothing (?:is |was )?available|no (?:flights?|"
-    r"offers?|hotels?|rooms?|results?|availability|seats?|matching|such|tool|way)|not found|"
+    r"fully booked|none (?:is|are) available|nothing (?:is |was )?available|no (?:[\w-]+ ){0,2}"
+    r"(?:flights?|offers?|hotels?|rooms?|results?|seats?|fares?|tickets?|connections?)|"
+    r"no (?:availability|matching|such|tool|way)|not found|"
     r"don't have|do not have|doesn't exist|does not exist|not supported|not allowed|"
     r"i'm afraid|unfortunately|refuse|decline|won't be able|will not be able|"
     r"in the past|too late|over (?:your|the) budget|exceeds?)\b", re.IGNORECASE)

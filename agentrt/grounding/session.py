@@ -25,6 +25,7 @@ from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
 from agentrt.grounding.roles import tool_marks
+from agentrt.grounding.superlatives import contradicted
 from agentrt.grounding.trust import is_free_text
 from agentrt.toolset import Toolset
 from agentrt.validation import Violation
@@ -69,6 +70,8 @@ class RunGrounding:
         self.action_blocked = False
         #: a decline of a question was refused once in this run (the results held an answer)
         self.decline_refused = False
+        #: a cheapest/earliest claim the results contradict was refused once in this run
+        self.superlative_refused = False
 
     def observed(self, observation: Any) -> None:
         """Every executed call's observation (pruned branches included) passes through here."""
@@ -107,7 +110,9 @@ class RunGrounding:
 
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
         """A note for the model when ``answer`` states facts found nowhere — or, the first time
-        in a run, declines a question (no action asked) that a result on the path holds data
+        in a run, calls something the cheapest or earliest that the results show is not
+        (:mod:`~agentrt.grounding.superlatives`) — or, the first time in a run, declines a
+        question (no action asked) that a result on the path holds data
         for — or reports on a
         request for an action (book, cancel, …) that no successful call has carried out, or
         only part of (a flight booked, the hotel the request also asked for not:
@@ -122,6 +127,14 @@ class RunGrounding:
                                untrusted=self.free_texts(ledger), changes_made=changes)
         if not verdict.accepted:
             return verdict.note
+        if not self.superlative_refused:
+            wrong = contradicted(answer, ledger)
+            if wrong is not None:  # once: the request may want the cheapest of a kind
+                self.superlative_refused = True
+                return (f"your answer calls {wrong.stated} the {wrong.word.lower()}, but the "
+                        f"results above list a smaller value: {wrong.smaller} "
+                        f"({wrong.item}); answer with what the results show — or, if the "
+                        "request's conditions rule that one out, say which condition does")
         verb = asks_for_action(self.query)
         if not verb and not self.decline_refused and not self.action_blocked \
                 and is_decline(answer) and _holds_results(path):

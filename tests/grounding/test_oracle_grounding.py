@@ -21,6 +21,7 @@ from agentrt.grounding import (
     is_question,
 )
 from agentrt.grounding.session import RunGrounding, plan_for
+from agentrt.grounding.superlatives import contradicted
 from agentrt_demo import DemoServices
 from agentrt_demo.tasks import load_tasks
 from tests.grounding.conftest import TODAY
@@ -64,6 +65,10 @@ def test_oracle_answers_are_never_refused(runs: dict[str, OracleRun],
                                changes_made=changes_of(run, grounding_services))
         if not verdict.accepted:
             refused.append((task.id, verdict.note))
+        # nor does a right answer ever call something the cheapest or earliest that isn't
+        wrong = contradicted(run.answer, ledger_of(task.request, run))
+        if wrong is not None:
+            refused.append((task.id, str(wrong)))
     assert refused == []
 
 
