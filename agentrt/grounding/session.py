@@ -17,8 +17,10 @@ from agentrt.grounding.answers import check_answer, is_decline, is_question, say
 from agentrt.grounding.check import check_arguments, invented_people
 from agentrt.grounding.coverage import (
     ACTION_STEMS,
+    request_kinds,
     resources,
     strip_negated_actions,
+    tool_kind,
     uncovered,
 )
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
@@ -33,6 +35,7 @@ from agentrt.validation import Violation
 __all__ = ["RunGrounding", "asks_for_action", "plan_for"]
 
 _ACTION = re.compile(rf"\b{ACTION_STEMS}\w*", re.IGNORECASE)
+_CAMEL = re.compile(r"[a-z][A-Z]")
 
 
 def asks_for_action(request: str) -> str | None:
@@ -62,6 +65,7 @@ class RunGrounding:
         #: whether a request naming two resources must have both acted on (coverage.py)
         self.coverage = coverage
         self._resources: dict[str, tuple[str, ...]] | None = None  # read when first needed
+        self._tool_names: re.Pattern[str] | bool | None = None     # likewise
         self.render_options = render or RenderOptions()
         self._root = Provenance.from_request(query)
         self._ledgers: dict[tuple[int, ...], Provenance] = {(): self._root}
@@ -108,8 +112,18 @@ class RunGrounding:
         return out + invented_people(spec_tool, arguments, ledger,
                                      marks=tool_marks(self.toolset, spec_tool).consequential)
 
+    def asked_for(self, tool: str) -> bool:
+        """Whether the request asks for what ``tool`` does: it asks for an action, and the
+        tool's kind (create, remove: :func:`~agentrt.grounding.coverage.tool_kind`) is one it
+        names, where both can be told."""
+        if asks_for_action(self.query) is None:
+            return False
+        kind, kinds = tool_kind(tool), request_kinds(self.query)
+        return kind is None or not kinds or kind in kinds
+
     def ground_answer(self, answer: str, path: Sequence[Any]) -> str | None:
-        """A note for the model when ``answer`` states facts found nowhere — or, the first time
+        """A note for the model when ``answer`` states facts found nowhere — or names one of
+        the tools (:meth:`tools_named`) — or, the first time
         in a run, calls something the cheapest or earliest that the results show is not
         (:mod:`~agentrt.grounding.superlatives`) — or, the first time in a run, declines a
         question (no action asked) that a result on the path holds data
@@ -127,6 +141,11 @@ class RunGrounding:
                                untrusted=self.free_texts(ledger), changes_made=changes)
         if not verdict.accepted:
             return verdict.note
+        named = self.tools_named(answer)
+        if named:
+            return (f"your answer names {', '.join(named)}: that is a tool for you to call, the "
+                    "user sees none — call it if the request needs it, or answer in plain words "
+                    "with what the results show (or that it cannot be done)")
         if not self.superlative_refused:
             wrong = contradicted(answer, ledger)
             if wrong is not None:  # once: the request may want the cheapest of a kind
@@ -159,6 +178,20 @@ class RunGrounding:
                     "succeeded; look up what it needs and make that call too — or, if it "
                     "cannot be done, say so in your answer")
         return None
+
+    def tools_named(self, answer: str) -> list[str]:
+        """The toolset's operation names (``search_flight_offers``, ``getBooking``: those with
+        an underscore or an inner capital, not plain words) that ``answer`` writes — an
+        answer addressed to the model's tools, not the user."""
+        if self._tool_names is None:
+            names = [n for n in self.toolset.names if "_" in n or _CAMEL.search(n)]
+            self._tool_names = re.compile(
+                r"(?<![\w.])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len,
+                                                                         reverse=True))
+                + r")(?![\w])") if names else False
+        if not self._tool_names:
+            return []
+        return list(dict.fromkeys(self._tool_names.findall(answer)))
 
     @staticmethod
     def free_texts(ledger: Provenance) -> list[str]:

@@ -11,14 +11,17 @@ So when a run ends without an accepted answer (``gave_up`` or ``out_of_budget``)
 holds ``ask_user`` refusals, the run's answer is the runtime's own question, naming the
 missing values by the argument paths that were refused (``passengers[0].first_name`` →
 "passengers: first name"), and its status is ``needs_input``; :attr:`RunResult.missing` lists
-the paths. Nothing was sent for them: the refusals happened before I/O. The question states
-no fact, so it cannot be wrong about one.
+the paths. Only refusals of calls the request asks for count (the run's grounding says which:
+a booking tool for "book me …", none for a look-up), so a model that wanders into a booking
+while asked for a price does not turn the look-up into a question. Nothing was sent for
+them: the refusals happened before I/O. The question states no fact, so it cannot be wrong
+about one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from agentrt.search.tree import Node
 
@@ -27,12 +30,16 @@ __all__ = ["missing_inputs", "question_for"]
 _INDEX = re.compile(r"\[\d+\]")
 
 
-def missing_inputs(nodes: Iterable[Node]) -> list[str]:
+def missing_inputs(nodes: Iterable[Node],
+                   asked_for: Callable[[str], bool] | None = None) -> list[str]:
     """The argument paths (``$`` dropped, list indexes kept out) of the ``ask_user`` refusals
-    in ``nodes``, first seen first."""
+    in ``nodes``, first seen first; with ``asked_for``, only of the tools it says the request
+    asks for (a made-up booking in a run that only looks something up asks nothing)."""
     seen: dict[str, None] = {}
     for node in nodes:
         if node.status != "rejected_ungrounded":
+            continue
+        if asked_for is not None and not asked_for(node.tool or ""):
             continue
         for v in node.violations:
             if (v.model_extra or {}).get("ask_user"):

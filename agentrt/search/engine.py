@@ -417,7 +417,7 @@ class _Search:
         missing: list[str] = []
         if status in ("gave_up", "out_of_budget") and self.ledger.answer_node is None \
                 and self.config.ask_when_stuck:
-            missing = missing_inputs(self.root.walk())
+            missing = missing_inputs(self.root.walk(), self.hooks.asked_for)
             if missing:
                 status, reason = "needs_input", (reason + "; " if reason else "") + \
                     "only the user can give " + ", ".join(missing)

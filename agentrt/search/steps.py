@@ -118,3 +118,6 @@ class Hooks:
     ground: Callable[[str, Any, tuple[Step, ...]], Sequence[Violation]] | None = None
     #: grounding of an answer: (answer, the path so far) -> a note for the model, or None
     ground_answer: Callable[[str, tuple[Step, ...]], str | None] | None = None
+    #: whether the request asks for what ``tool`` does (a booking tool for "book me …"): only
+    #: such refusals make a stuck run ask the user (:mod:`agentrt.search.ask`); None: all do
+    asked_for: Callable[[str], bool] | None = None

@@ -75,3 +75,22 @@ def test_the_run_refuses_it_once(demo_toolset: object) -> None:
 ])
 def test_no_kind_of_thing_available_is_a_decline(text: str) -> None:
     assert is_decline(text)
+
+
+def test_an_answer_naming_a_tool_is_refused_and_the_stuck_question_needs_an_asked_action(
+        demo_toolset: object) -> None:
+    from agentrt.grounding.session import RunGrounding, plan_for
+
+    run = RunGrounding(REQUEST, demo_toolset, plan_for(demo_toolset))  # type: ignore[arg-type]
+    step = SimpleNamespace(node=1, tool="search_flight_offers", observation=SimpleNamespace(
+        ok=True, body=OFFERS, side_effect="safe"))
+    # seen from the fine-tuned 0.5B: the runtime's talk about tools handed to the user
+    note = run.ground_answer("What is missing in the search_flight_offers call is a booking "
+                             "reference.", [step])
+    assert note is not None and "search_flight_offers" in note
+    assert run.tools_named("IB317 is the cheapest at 75.99 EUR; search again tomorrow.") == []
+    # a look-up asks for no booking: a made-up guest there is no question for the user
+    assert not run.asked_for("create_hotel_booking")
+    book = RunGrounding("Book me a nice hotel for next weekend.", demo_toolset,  # type: ignore[arg-type]
+                        plan_for(demo_toolset))  # type: ignore[arg-type]
+    assert book.asked_for("create_hotel_booking") and not book.asked_for("cancel_hotel_booking")

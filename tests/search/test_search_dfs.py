@@ -374,6 +374,10 @@ async def test_a_run_stuck_on_what_only_the_user_can_give_ends_with_the_runtimes
     off, _, _ = make_hooks([search, book], ground=ground)
     kept = await dfs("q", off, k=1, config=SearchConfig.dfs(1, ask_when_stuck=False))
     assert kept.status == "gave_up" and kept.answer is None
+    # refusals of a call the request does not ask for (a booking in a look-up) ask nothing
+    lookup, _, _ = make_hooks([search, book], ground=ground, asked_for=lambda tool: False)
+    looked = await dfs("what does A to B cost?", lookup, k=1)
+    assert looked.status == "gave_up" and looked.answer is None
 
 
 async def test_a_refused_call_proposed_again_at_the_node_is_a_repeat(make_hooks):
