@@ -303,6 +303,8 @@ class Agent(AgentExecutors):
             ground_answer=(grounding.ground_answer
                            if grounding and self.config.ground_answers else None),
             asked_for=grounding.asked_for if grounding else None,
+            answered=(grounding.answered if grounding and self.config.ground_answers
+                      else None),
         )
         result = await run_search(query, hooks, config=self.search,
                                   budget=budget or self.budget)

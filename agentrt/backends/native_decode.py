@@ -12,6 +12,7 @@ from typing import Any
 from agentrt.backends.base import Candidate, Sampling
 from agentrt.backends.native import CALL_CLOSE, CALL_OPEN, NativeFormat
 from agentrt.backends.parsing import parse_text
+from agentrt.backends.runaway import RunawayStop
 
 __all__ = ["NativeReply", "finish_reply", "to_candidate"]
 
@@ -38,21 +39,34 @@ def finish_reply(llm: Any, fmt: NativeFormat, prompt: Sequence[int], first: int,
         head, grammar = ([] if first in fmt.eog else [first]), None
     body, finish, tokens = "", "stop", len(head)
     if head or grammar is not None:
+        runaway = RunawayStop(len(prompt) + len(head))
         reply = llm.create_completion(prompt=[*prompt, *head], grammar=grammar, seed=seed,
                                       temperature=sampling.temperature, top_p=sampling.top_p,
-                                      max_tokens=budget, stop=[CALL_CLOSE])
+                                      max_tokens=budget, stop=[CALL_CLOSE],
+                                      stopping_criteria=_criteria(runaway))
         choice = (reply.get("choices") or [{}])[0]
         body = str(choice.get("text") or "")
-        finish = str(choice.get("finish_reason") or "stop")
+        finish = "runaway" if runaway.fired else str(choice.get("finish_reason") or "stop")
         tokens += int((reply.get("usage") or {}).get("completion_tokens") or 0)
     return NativeReply(is_call=is_call, head=tuple(head), body=body, finish=finish,
                        completion_tokens=tokens)
 
 
+def _criteria(stop: RunawayStop) -> Any:
+    from llama_cpp import StoppingCriteriaList  # the embedded extra: present where called
+
+    return StoppingCriteriaList([stop])
+
+
 def to_candidate(reply: NativeReply, fmt: NativeFormat, tools: Sequence[dict[str, Any]],
                  meta: dict[str, Any], budget: int) -> Candidate:
     """The candidate a reply stands for: a parsed call (unparseable when cut off), an answer,
-    or a call the model wrote as text after all."""
+    or a call the model wrote as text after all; a reply stopped in a loop is unparseable."""
+    if reply.finish == "runaway":
+        text = (fmt.detokenize(reply.head) + reply.body).strip()
+        return Candidate(kind="unparseable", raw=text, meta=meta,
+                         error="the reply fell into a loop (the same few tokens over and "
+                               "over) and was stopped: write a short, plain reply")
     if reply.is_call:
         text = f"{CALL_OPEN}\n{reply.body.strip()}\n{CALL_CLOSE}"
         cand = parse_text(text, tools=tools, meta=meta)

@@ -70,7 +70,8 @@ _OWN_NOTES = ("you have not looked this up yet", "can only be guessed",
               "call the tool that provides it first", "appear in no result and not in the request",
               "your answer repeats instructions", "is the runtime's note to you",
               "no call that books, cancels or pays has succeeded",
-              "only repeats the user's request, it answers nothing", "led nowhere (")
+              "only repeats the user's request, it answers nothing", "led nowhere (",
+              "ask the user for it")
 
 _DECLINE = re.compile(
     r"\b(?:cannot|can ?not|can't|can’t|unable|not able|couldn't|couldn’t|could not|"

@@ -46,7 +46,7 @@ from agentrt.toolset.tool import Tool
 from agentrt.validation import ArgumentValidator, Violation, ViolationKind, parse_arguments
 
 __all__ = ["MAX_ALLOWED", "MAX_SHOWN", "UNGROUNDED", "allowed_values", "candidates",
-           "check_arguments", "invented_people"]
+           "check_arguments", "identifier_values", "invented_people"]
 
 #: the violation kind (add "ungrounded" to `agentrt.validation.ViolationKind`; until then the
 #: string is cast)
@@ -238,6 +238,18 @@ def check_arguments(tool: Tool, arguments: Any, ledger: Provenance, *,
                                  ask_user=not cands and bool(rule.producers)
                                  and not rule.lookable and tool.side_effect != "safe"))
     return out
+
+
+def identifier_values(tool: Tool, arguments: Any, *, plan: GroundingPlan | None = None
+                      ) -> list[tuple[str, Any]]:
+    """(JSON path, value) of every identifier-like scalar in ``arguments`` (the arguments the
+    grounding rules name)."""
+    args, problem = parse_arguments(arguments)
+    if problem is not None or args is None:
+        return []
+    return [(where, value) for argument in _rules(tool, plan)
+            for where, value in _values_at(args, argument)
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and value != ""]
 
 
 #: the roles (:func:`~agentrt.grounding.roles.argument_role`'s "why") of who a change reaches

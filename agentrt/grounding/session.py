@@ -9,12 +9,14 @@ Only successful observations ground values: an error body quotes the bad value b
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentrt.grounding.answers import check_answer, is_decline, is_question, says_cannot
-from agentrt.grounding.check import check_arguments, invented_people
+from agentrt.grounding.check import UNGROUNDED, check_arguments, identifier_values, invented_people
+from agentrt.grounding.conditions import response_enums, unmet, unmet_item
 from agentrt.grounding.coverage import (
     ACTION_STEMS,
     request_kinds,
@@ -29,6 +31,7 @@ from agentrt.grounding.render import RenderOptions, render_observation
 from agentrt.grounding.roles import tool_marks
 from agentrt.grounding.superlatives import contradicted
 from agentrt.grounding.trust import is_free_text
+from agentrt.grounding.values import Fact, extract_facts
 from agentrt.toolset import Toolset
 from agentrt.validation import Violation
 
@@ -66,6 +69,10 @@ class RunGrounding:
         self.coverage = coverage
         self._resources: dict[str, tuple[str, ...]] | None = None  # read when first needed
         self._tool_names: re.Pattern[str] | bool | None = None     # likewise
+        self._request_facts: tuple[Fact, ...] | None = None          # likewise
+        self._enums: dict[str, frozenset[str]] | None = None         # likewise
+        #: an answer granting a category the results deny was refused (once a run)
+        self.condition_refused = False
         self.render_options = render or RenderOptions()
         self._root = Provenance.from_request(query)
         self._ledgers: dict[tuple[int, ...], Provenance] = {(): self._root}
@@ -109,8 +116,28 @@ class RunGrounding:
         if spec_tool.side_effect == "safe":  # the hot path: no marks looked up for reads
             return out
         # and who a change reaches must not be made up
-        return out + invented_people(spec_tool, arguments, ledger,
-                                     marks=tool_marks(self.toolset, spec_tool).consequential)
+        out += invented_people(spec_tool, arguments, ledger,
+                               marks=tool_marks(self.toolset, spec_tool).consequential)
+        # nor the item it acts on be of another kind than the request asks for
+        ids = identifier_values(spec_tool, arguments, plan=self.plan)
+        miss = unmet_item([v for _, v in ids], self.query, ledger, self.enums()) if ids else None
+        if miss is not None:
+            value, what = miss
+            where = next(w for w, v in ids if v == value)
+            out.append(Violation(
+                kind=UNGROUNDED, path=where,
+                message=f"{json.dumps(value)} is one with {what.field} {what.seen[0]} in the "
+                        f"results above, and the user asked for {what.value.replace('_', ' ')}:"
+                        f" pick one with {what.field} {what.value}, or search again with "
+                        f"{what.field}={what.value} if a tool takes it — or, if none exists, "
+                        "say so"))
+        return out
+
+    def enums(self) -> dict[str, frozenset[str]]:
+        """The category fields of the toolset's responses (:mod:`~agentrt.grounding.conditions`)."""
+        if self._enums is None:
+            self._enums = response_enums(t.response_schema for t in self.toolset.tools)
+        return self._enums
 
     def asked_for(self, tool: str) -> bool:
         """Whether the request asks for what ``tool`` does: it asks for an action, and the
@@ -125,8 +152,10 @@ class RunGrounding:
         """A note for the model when ``answer`` states facts found nowhere — or names one of
         the tools (:meth:`tools_named`) — or, the first time
         in a run, calls something the cheapest or earliest that the results show is not
-        (:mod:`~agentrt.grounding.superlatives`) — or, the first time in a run, declines a
-        question (no action asked) that a result on the path holds data
+        (:mod:`~agentrt.grounding.superlatives`) — or, the first time in a run, grants a
+        category the request asks for that the results deny (business class, economy read:
+        :mod:`~agentrt.grounding.conditions`) — or, the first time in a run, declines (or
+        asks back) a question (no action asked) that a result on the path holds data
         for — or reports on a
         request for an action (book, cancel, …) that no successful call has carried out, or
         only part of (a flight booked, the hotel the request also asked for not:
@@ -154,13 +183,21 @@ class RunGrounding:
                         f"results above list a smaller value: {wrong.smaller} "
                         f"({wrong.item}); answer with what the results show — or, if the "
                         "request's conditions rule that one out, say which condition does")
+        if not self.condition_refused and not is_decline(answer):
+            miss = unmet(answer, self.query, ledger, self.enums())
+            if miss is not None:  # once: the model may know better than the schema
+                self.condition_refused = True
+                return (f"your answer says {miss.value.replace('_', ' ')}, but the results "
+                        f"above hold {miss.field} {', '.join(miss.seen)} only: look it up "
+                        f"with {miss.field}={miss.value} if a tool takes it — or say that "
+                        "none was found")
         verb = asks_for_action(self.query)
         if not verb and not self.decline_refused and not self.action_blocked \
-                and is_decline(answer) and _holds_results(path):
-            self.decline_refused = True  # once: a second "cannot" is taken as meant
+                and (is_decline(answer) or is_question(answer)) and _holds_results(path):
+            self.decline_refused = True  # once: a second "cannot" (or question) is meant
             return ("the results above hold what the user asked about: answer the question "
-                    "from them (names, codes, times, prices) instead of declining — or, if "
-                    "none fits what was asked, say which part does not fit")
+                    "from them (names, codes, times, prices) instead of declining or asking "
+                    "the user — or, if none fits what was asked, say which part does not fit")
         if not verb or self.action_blocked or is_decline(answer) or is_question(answer):
             return None
         if changes == 0:
@@ -178,6 +215,25 @@ class RunGrounding:
                     "succeeded; look up what it needs and make that call too — or, if it "
                     "cannot be done, say so in your answer")
         return None
+
+    def answered(self, path: Sequence[Any]) -> bool:
+        """Whether ``path`` holds what an information request asks about: the request asks
+        for no action, the last step is a successful read, and every concrete fact the request
+        names (codes, dates, references) appears in a result on the path — or, naming none,
+        the read returned data. The search then asks for the answer before any further call
+        (``answer_after_lookup``); the answer is still checked like any other."""
+        if not path or asks_for_action(self.query) is not None:
+            return False
+        obs = path[-1].observation
+        if not getattr(obs, "ok", False) or getattr(obs, "side_effect", "safe") != "safe":
+            return False
+        if self._request_facts is None:
+            self._request_facts = tuple(extract_facts(self.query))
+        if not self._request_facts:
+            return _holds_results(path)
+        ledger = self.ledger(path)
+        return all(any(src.kind == "observation" for src in ledger.fact_sources(fact))
+                   for fact in self._request_facts)
 
     def tools_named(self, answer: str) -> list[str]:
         """The toolset's operation names (``search_flight_offers``, ``getBooking``: those with

@@ -55,6 +55,12 @@ class SearchConfig(BaseModel):
     #: a run that ends without an answer after such refusals ends ``needs_input``, its answer
     #: the runtime's question for those values (:mod:`agentrt.search.ask`)
     ask_when_stuck: bool = True
+    #: after a successful read that holds what an information request asks about (the run's
+    #: grounding decides: :meth:`~agentrt.grounding.session.RunGrounding.answered`), the next
+    #: request asks for an answer only — at most this many times a run (0: never). A small
+    #: model that has the answer in hand otherwise goes on calling; a refused answer (facts
+    #: from nowhere, an echo) lets the node ask again with every tool
+    answer_after_lookup: int = Field(default=2, ge=0)
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

@@ -60,6 +60,7 @@ class _Search:
         self.failed: dict[str, str] = {}          # call key -> why it failed (the memo)
         self.unsafe_sent: dict[str, Any] = {}     # call key -> observation (never re-sent)
         self.answer_due: set[int] = set()         # nodes whose next request is answer-only
+        self.lookup_answers = 0                   # of those, due to a read that answers
         self.keys: dict[int, str] = {}            # node id -> its call key (made once)
         limit = budget.max_candidates_per_node
         self.per_node = min(limit, config.max_children) if config.max_children else limit
@@ -350,6 +351,11 @@ class _Search:
                 return ""
         step = Step(node=child.id, thought=child.thought, tool=child.tool or "",
                     arguments=child.arguments, observation=obs)
+        if obs.ok and self.lookup_answers < self.config.answer_after_lookup \
+                and self.hooks.answered is not None and self.hooks.answered((*path, step)):
+            self.lookup_answers += 1  # the answer is in hand: ask for it before more calls
+            self.ledger.stats["answer_after_lookup"] += 1
+            self.answer_due.add(child.id)
         sub = await self.expand(child, (*path, step))
         if sub == "solved":
             child.result = "solved"

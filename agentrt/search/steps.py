@@ -121,3 +121,6 @@ class Hooks:
     #: whether the request asks for what ``tool`` does (a booking tool for "book me …"): only
     #: such refusals make a stuck run ask the user (:mod:`agentrt.search.ask`); None: all do
     asked_for: Callable[[str], bool] | None = None
+    #: whether the path's results hold what the request asks about (a look-up request, its
+    #: last step a successful read): the next request is answer-only (``answer_after_lookup``)
+    answered: Callable[[tuple[Step, ...]], bool] | None = None

@@ -134,7 +134,10 @@ def test_an_answer_that_parrots_the_runtimes_own_note_is_refused() -> None:
     second = check_answer("Done.", REQUEST, Provenance.from_request(REQUEST), made_calls=0,
                           needs_data=True)
     for note in (first.note, second.note,
-                 "no tool was called, so this answer can only be guessed"):
+                 "no tool was called, so this answer can only be guessed",
+                 # seen from the fine-tuned 0.5B, after a made-up passenger was refused
+                 "What is missing from the booking reference is the offer_id, which is not in "
+                 "the user's request. Ask the user for it."):
         verdict = check_answer(note, REQUEST, path(), made_calls=2)
         assert not verdict.accepted and verdict.reason == "echoes_feedback"
         again = check_answer(verdict.note, REQUEST, path(), made_calls=2)

@@ -204,3 +204,32 @@ def test_the_runs_answer_check_never_refuses_the_oracle(runs: dict[str, OracleRu
             partial += cut is not None and "also asked for hotel" in cut
     assert refused == []
     assert partial == sum(t.category == "flight_and_hotel" for t in TASKS) == 4
+
+
+def test_the_runs_call_check_never_refuses_the_oracle(runs: dict[str, OracleRun],
+                                                      grounding_services: DemoServices) -> None:
+    """The whole call check of a run (identifiers, people, the item a change acts on being of
+    the kind the request asks for) on the oracle's own paths: 0 refusals — and the same
+    bookings made on an offer of another cabin than the request names are refused."""
+    ts = service_toolset(grounding_services)
+    refused, other_cabin = [], 0
+    for task in TASKS:
+        run = runs[task.id]
+        grounding = RunGrounding(task.request, ts, plan_for(ts))
+        path: list[_Step] = []
+        for i, c in enumerate(run.calls, 1):
+            for v in grounding.ground_call(c.tool, c.arguments, path):
+                refused.append((task.id, c.tool, v.message))
+            path.append(_Step(i, c.tool, _Obs(c.ok, c.body, ts.get(c.tool).side_effect)))
+        if "business" in task.request and any(c.tool == "create_flight_booking"
+                                              for c in run.calls):
+            search = next(s for s in path if s.tool == "search_flight_offers")
+            offer = dict(search.observation.body["offers"][0], cabin="economy",
+                         offer_id="XX1-20270101-Y")
+            fake = _Step(99, "search_flight_offers",
+                         _Obs(True, {"offers": [offer], "count": 1}, "safe"))
+            got = grounding.ground_call("create_flight_booking",
+                                        {"offer_id": "XX1-20270101-Y"}, [fake])
+            other_cabin += any("cabin economy" in v.message for v in got)
+    assert refused == []
+    assert other_cabin >= 1

@@ -431,3 +431,35 @@ async def test_a_call_refused_for_what_only_the_user_can_give_asks_for_an_answer
     off_hooks, _, off_requests = make_hooks([search, book, question], ground=ground)
     await dfs("q", off_hooks, k=1, config=SearchConfig.dfs(1, answer_after_ask_user=False))
     assert [r.answer_only for r in off_requests] == [False, False, False]
+
+
+async def test_a_read_that_answers_the_request_makes_the_answer_due(make_hooks):
+    """The run's grounding says the path's results hold what the request asks about: the
+    next request allows only an answer — at most ``answer_after_lookup`` times a run; a
+    refused answer lets the node ask again with every tool."""
+    look = call("search_flights", origin="HND", destination="LIS")
+    seen: list[int] = []
+
+    def answered(path):
+        seen.append(len(path))
+        return path[-1].tool == "search_flights"
+
+    hooks, ex, requests = make_hooks([look, answer("AF1 leaves HND at 10:00")],
+                                     answered=answered)
+    result = await dfs("Which flights leave HND for LIS?", hooks, k=1)
+    assert result.status == "solved" and len(ex.calls) == 1
+    assert [r.answer_only for r in requests] == [False, True]
+    assert result.stats["answer_after_lookup"] == 1 == result.stats["answer_only_requests"]
+    assert seen == [1]
+    # refused answers: the node asks again normally; the cap holds across the run
+    again = call("search_flights", origin="NRT", destination="LIS")
+    refuse = iter(["you have not looked this up yet", None, None])
+    hooks, ex, requests = make_hooks(
+        [look, answer("made up"), again, answer("x"), call("search_flights", origin="KIX", destination="LIS"),
+         answer("y")], answered=answered, ground_answer=lambda a, p: next(refuse))
+    result = await dfs("q", hooks, k=1, config=SearchConfig.dfs(1, answer_after_lookup=1))
+    assert [r.answer_only for r in requests][:3] == [False, True, False]
+    assert result.stats["answer_after_lookup"] == 1
+    off_hooks, _, off_requests = make_hooks([look, answer("z")], answered=answered)
+    await dfs("q", off_hooks, k=1, config=SearchConfig.dfs(1, answer_after_lookup=0))
+    assert [r.answer_only for r in off_requests] == [False, False]

@@ -20,8 +20,8 @@ def demo_model(messages, tools, n):
     its first proposal is a hallucinated tool (dfs rejects it, react sends it)."""
     request = messages[1]["content"]
     last = messages[-1]
-    if last["role"] == "user" and " call succeeded." in last["content"]:
-        last = messages[-2]  # the progress note after a committed call: read the observation
+    if last["role"] == "user" and messages[-2]["role"] == "tool":
+        last = messages[-2]  # a note after a result (progress, answer now): read the result
     if last["role"] == "tool":
         seen = json.loads(last["content"])
         body = seen.get("body") or {}

@@ -14,7 +14,7 @@ from agentrt.agent import Agent
 from agentrt.backends.base import Capabilities
 from agentrt.errors import BackendError
 from agentrt.prompts import SYSTEM_PROMPT, build_messages, feedback_text, system_prompt
-from agentrt.search import Feedback, Step, StepRequest
+from agentrt.search import Feedback, SearchConfig, Step, StepRequest
 from agentrt.testing import ScriptedBackend, answer, call, give_up, unparseable
 from agentrt.toolset import Toolset
 
@@ -111,7 +111,10 @@ async def test_large_toolset_offers_retrieved_top_k_and_tools_used_stay():
         async def execute(self, name, arguments):
             return obs(name, arguments, body={"id": 3})
 
-    agent = Agent(backend, toolset, executor=AnyOk(), k=1, max_tools=16, retrieve_k=5)
+    # (the read answers a look-up: without answer_after_lookup=0 the next request would be
+    # an answer only, its constraint the answer's)
+    agent = Agent(backend, toolset, executor=AnyOk(), max_tools=16, retrieve_k=5,
+                  search=SearchConfig.dfs(1, answer_after_lookup=0))
     result = await agent.run("what is the weather forecast in Paris")
     first, second = backend.requests
     assert len(first.tool_names) == 6 and "get_weather" in first.tool_names
