@@ -84,7 +84,7 @@ APP = Starlette(routes=[Route("/v1/flights/{id}", flight)])
 
 def responder(messages: Sequence[dict[str, Any]], tools: Any, n: int) -> Any:
     """The scripted model: look the flight up, then answer."""
-    if messages and messages[-1].get("role") == "tool":
+    if any(m.get("role") == "tool" for m in messages):  # (a note may follow the result)
         return answer("AF1 has 3 seats.")
     return call("get_flight", id="AF1")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,6 +40,9 @@ __all__ = ["RunGrounding", "asks_for_action", "plan_for"]
 
 _ACTION = re.compile(rf"\b{ACTION_STEMS}\w*", re.IGNORECASE)
 _CAMEL = re.compile(r"[a-z][A-Z]")
+#: toolset → its response enums (conditions.py); toolsets are immutable
+_ENUMS: weakref.WeakKeyDictionary[Toolset, dict[str, frozenset[str]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def asks_for_action(request: str) -> str | None:
@@ -134,9 +138,13 @@ class RunGrounding:
         return out
 
     def enums(self) -> dict[str, frozenset[str]]:
-        """The category fields of the toolset's responses (:mod:`~agentrt.grounding.conditions`)."""
+        """The category fields of the toolset's responses (:mod:`~agentrt.grounding.conditions`),
+        read once per toolset (it is immutable) and shared by its runs."""
         if self._enums is None:
-            self._enums = response_enums(t.response_schema for t in self.toolset.tools)
+            self._enums = _ENUMS.get(self.toolset)
+            if self._enums is None:
+                self._enums = _ENUMS[self.toolset] = response_enums(
+                    t.response_schema for t in self.toolset.tools)
         return self._enums
 
     def asked_for(self, tool: str) -> bool:

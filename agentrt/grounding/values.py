@@ -324,7 +324,18 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
-    """The concrete facts ``text`` states, in order (see the module docstring for the rules)."""
+    """The concrete facts ``text`` states, in order (see the module docstring for the rules).
+    A run reads the same texts more than once (its request by several rules, an answer by
+    the answer check and the superlative check): the last texts read are remembered."""
+    return list(_facts_of(text, codes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _facts_of(text: str, codes: bool) -> tuple[Fact, ...]:
+    return tuple(_extract_facts(text, codes=codes))
+
+
+def _extract_facts(text: str, *, codes: bool = True) -> list[Fact]:
     facts: list[Fact] = []
     spans: list[tuple[int, int]] = [m.span() for m in _EMAIL.finditer(text)]
     spans += [m.span() for m in _URL.finditer(text)]
