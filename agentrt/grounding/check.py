@@ -46,7 +46,7 @@ from agentrt.toolset.tool import Tool
 from agentrt.validation import ArgumentValidator, Violation, ViolationKind, parse_arguments
 
 __all__ = ["MAX_ALLOWED", "MAX_SHOWN", "UNGROUNDED", "allowed_values", "candidates",
-           "check_arguments", "identifier_values", "invented_people"]
+           "check_arguments", "deref_defs", "identifier_values", "invented_people"]
 
 #: the violation kind (add "ungrounded" to `agentrt.validation.ViolationKind`; until then the
 #: string is cast)
@@ -91,13 +91,13 @@ def _subschema(tool: Tool, path: str) -> dict[str, Any] | None:
     for part in path.split("."):
         many = part.endswith("[]")
         name = part[:-2] if many else part
-        node = _deref(root, node)
+        node = deref_defs(root, node)
         props = node.get("properties") if isinstance(node, Mapping) else None
         if not isinstance(props, Mapping) or name not in props:
             return None
-        node = _deref(root, props[name])
+        node = deref_defs(root, props[name])
         if many:
-            node = _deref(root, node.get("items") if isinstance(node, Mapping) else None)
+            node = deref_defs(root, node.get("items") if isinstance(node, Mapping) else None)
     if not isinstance(node, Mapping):
         return None
     out = dict(node)
@@ -106,7 +106,9 @@ def _subschema(tool: Tool, path: str) -> dict[str, Any] | None:
     return out
 
 
-def _deref(root: Mapping[str, Any], node: Any) -> Any:
+def deref_defs(root: Mapping[str, Any], node: Any) -> Any:
+    """``node``, or the ``$defs`` entry of ``root`` its local ``$ref`` points to (the toolset
+    carries a schema's shared definitions there)."""
     if isinstance(node, Mapping) and isinstance(node.get("$ref"), str) \
             and node["$ref"].startswith("#/$defs/"):
         return (root.get("$defs") or {}).get(node["$ref"][8:], node)

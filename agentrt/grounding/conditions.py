@@ -20,11 +20,13 @@ that are ordinary words as well (``first``: "the first flight" names no cabin).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agentrt.grounding.check import deref_defs
 from agentrt.grounding.provenance import Provenance, Source
 
 __all__ = ["Unmet", "response_enums", "unmet", "unmet_item"]
@@ -50,24 +52,13 @@ class Unmet:
 
 
 def response_enums(schemas: Iterable[Mapping[str, Any] | None]) -> dict[str, frozenset[str]]:
-    """Field name → its string ``enum`` values, over the response schemas given (local
-    ``$ref``s into ``$defs``/``definitions``/``components`` followed)."""
+    """Field name → its string ``enum`` values, over the response schemas given (their
+    ``$ref``s into ``$defs`` followed, as the toolset carries them)."""
     out: dict[str, set[str]] = {}
     for schema in schemas:
         if isinstance(schema, Mapping):
             _walk(schema, schema, "", out, 0, set())
     return {name: frozenset(values) for name, values in out.items() if len(values) > 1}
-
-
-def _resolve(ref: str, root: Mapping[str, Any]) -> Any:
-    if not ref.startswith("#/"):
-        return None
-    node: Any = root
-    for part in ref[2:].split("/"):
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(part.replace("~1", "/").replace("~0", "~"))
-    return node
 
 
 def _walk(node: Mapping[str, Any], root: Mapping[str, Any], name: str,
@@ -76,8 +67,8 @@ def _walk(node: Mapping[str, Any], root: Mapping[str, Any], name: str,
         return
     ref = node.get("$ref")
     if isinstance(ref, str) and ref not in refs:
-        target = _resolve(ref, root)
-        if isinstance(target, Mapping):
+        target = deref_defs(root, node)
+        if isinstance(target, Mapping) and target is not node:
             _walk(target, root, name, out, depth + 1, refs | {ref})
     enum = node.get("enum")
     if name and isinstance(enum, list):
@@ -102,9 +93,10 @@ def _pattern(value: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + r"[_\s-]+".join(words) + r"(?![\w-])", re.IGNORECASE)
 
 
-def _named(text: str, values: Iterable[str]) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def _named(text: str, values: frozenset[str]) -> frozenset[str]:
     """The values ``text`` names, longer ones first (their words not counted again); ordinary
-    words never count."""
+    words never count. Remembered: a run asks it of its request at every answer and change."""
     found: set[str] = set()
     for value in sorted(values, key=len, reverse=True):
         pattern = _pattern(value)
@@ -112,7 +104,7 @@ def _named(text: str, values: Iterable[str]) -> set[str]:
             if value.casefold() not in _ORDINARY:
                 found.add(value)
             text = pattern.sub(" ", text)
-    return found
+    return frozenset(found)
 
 
 def _item(ledger: Provenance, src: Source) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from agentrt.grounding.render import RenderOptions, render_observation
 from agentrt.grounding.roles import tool_marks
 from agentrt.grounding.superlatives import contradicted
 from agentrt.grounding.trust import is_free_text
-from agentrt.grounding.values import Fact, extract_facts
+from agentrt.grounding.values import extract_facts
 from agentrt.toolset import Toolset
 from agentrt.validation import Violation
 
@@ -73,7 +73,6 @@ class RunGrounding:
         self.coverage = coverage
         self._resources: dict[str, tuple[str, ...]] | None = None  # read when first needed
         self._tool_names: re.Pattern[str] | bool | None = None     # likewise
-        self._request_facts: tuple[Fact, ...] | None = None          # likewise
         self._enums: dict[str, frozenset[str]] | None = None         # likewise
         #: an answer granting a category the results deny was refused (once a run)
         self.condition_refused = False
@@ -191,7 +190,8 @@ class RunGrounding:
                         f"results above list a smaller value: {wrong.smaller} "
                         f"({wrong.item}); answer with what the results show — or, if the "
                         "request's conditions rule that one out, say which condition does")
-        if not self.condition_refused and not is_decline(answer):
+        declines = is_decline(answer)
+        if not self.condition_refused and not declines:
             miss = unmet(answer, self.query, ledger, self.enums())
             if miss is not None:  # once: the model may know better than the schema
                 self.condition_refused = True
@@ -201,12 +201,12 @@ class RunGrounding:
                         "none was found")
         verb = asks_for_action(self.query)
         if not verb and not self.decline_refused and not self.action_blocked \
-                and (is_decline(answer) or is_question(answer)) and _holds_results(path):
+                and (declines or is_question(answer)) and _holds_results(path):
             self.decline_refused = True  # once: a second "cannot" (or question) is meant
             return ("the results above hold what the user asked about: answer the question "
                     "from them (names, codes, times, prices) instead of declining or asking "
                     "the user — or, if none fits what was asked, say which part does not fit")
-        if not verb or self.action_blocked or is_decline(answer) or is_question(answer):
+        if not verb or self.action_blocked or declines or is_question(answer):
             return None
         if changes == 0:
             return (f"nothing has been done yet: the user asked you to {verb}, and no call that "
@@ -235,13 +235,12 @@ class RunGrounding:
         obs = path[-1].observation
         if not getattr(obs, "ok", False) or getattr(obs, "side_effect", "safe") != "safe":
             return False
-        if self._request_facts is None:
-            self._request_facts = tuple(extract_facts(self.query))
-        if not self._request_facts:
+        facts = extract_facts(self.query)  # remembered by the grounding's fact reader
+        if not facts:
             return _holds_results(path)
         ledger = self.ledger(path)
         return all(any(src.kind == "observation" for src in ledger.fact_sources(fact))
-                   for fact in self._request_facts)
+                   for fact in facts)
 
     def tools_named(self, answer: str) -> list[str]:
         """The toolset's operation names (``search_flight_offers``, ``getBooking``: those with
