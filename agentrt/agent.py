@@ -160,6 +160,11 @@ class AgentConfig(BaseModel):
     #: the 0.5B adapter rarely completes the second part and its search then abandons, and
     #: compensates, the first booking
     require_coverage: bool = False
+    #: with ``ground_answers``: an answer reporting an action is refused once a run while the
+    #: request gives a date, reference or code that no call on the path took and no result
+    #: holds (the check-out date of a trip, a second passenger's birth date:
+    #: grounding/leftover.py)
+    ground_leftovers: bool = True
     #: response bodies shown to the model as compact, schema-guided text instead of JSON
     compact_observations: bool = True
 
@@ -308,6 +313,8 @@ class Agent(AgentExecutors):
         )
         result = await run_search(query, hooks, config=self.search,
                                   budget=budget or self.budget)
+        if grounding is not None and grounding.fired:  # which answer rule refused how often
+            result.stats.update(grounding.fired)
         # the trace leaves the process: every secret any executor knows of is scrubbed
         return self._scrubber.finish(result, system=self.system, demonstration=demonstration,
                                      offered=offered, tools=self._result_tools(offered))
@@ -368,7 +375,8 @@ class Agent(AgentExecutors):
             for warning in self._plan.warnings:
                 _log.warning("grounding.spec_warning", pointer=warning.pointer,
                              reason=warning.reason)
-        return RunGrounding(query, self.toolset, self._plan, coverage=cfg.require_coverage)
+        return RunGrounding(query, self.toolset, self._plan, coverage=cfg.require_coverage,
+                            leftovers=cfg.ground_leftovers)
 
     def _offered_names(self, query: str) -> list[str]:
         names = [t.name for t in self.toolset.tools]

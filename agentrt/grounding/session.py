@@ -27,6 +27,7 @@ from agentrt.grounding.coverage import (
     uncovered,
 )
 from agentrt.grounding.identifiers import GroundingPlan, read_spec_grounding
+from agentrt.grounding.leftover import leftovers, skipped
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
 from agentrt.grounding.roles import tool_marks
@@ -65,12 +66,20 @@ class RunGrounding:
     """The grounding of one run of ``query`` over ``toolset`` (see the module docstring)."""
 
     def __init__(self, query: str, toolset: Toolset, plan: GroundingPlan, *,
-                 render: RenderOptions | None = None, coverage: bool = True) -> None:
+                 render: RenderOptions | None = None, coverage: bool = True,
+                 leftovers: bool = True) -> None:
         self.query = query
         self.toolset = toolset
         self.plan = plan
         #: whether a request naming two resources must have both acted on (coverage.py)
         self.coverage = coverage
+        #: whether an answer reporting an action is refused (once) while the request gives
+        #: values nothing on the path used (leftover.py)
+        self.leftovers = leftovers
+        self.leftover_refused = False
+        #: answers refused, by rule (``answers_refused_<rule>``: facts, tool_name,
+        #: superlative, category, decline, no_change, leftover, coverage)
+        self.fired: dict[str, int] = {}
         self._resources: dict[str, tuple[str, ...]] | None = None  # read when first needed
         self._tool_names: re.Pattern[str] | bool | None = None     # likewise
         self._enums: dict[str, frozenset[str]] | None = None         # likewise
@@ -119,8 +128,10 @@ class RunGrounding:
         if spec_tool.side_effect == "safe":  # the hot path: no marks looked up for reads
             return out
         # and who a change reaches must not be made up
-        out += invented_people(spec_tool, arguments, ledger,
-                               marks=tool_marks(self.toolset, spec_tool).consequential)
+        marks = tool_marks(self.toolset, spec_tool).consequential
+        out += invented_people(spec_tool, arguments, ledger, marks=marks)
+        if self.leftovers:  # nor leave out a person the request lists among those it takes
+            out += skipped(spec_tool, arguments, self.query, path, ledger, marks=marks)
         # nor the item it acts on be of another kind than the request asks for
         ids = identifier_values(spec_tool, arguments, plan=self.plan)
         miss = unmet_item([v for _, v in ids], self.query, ledger, self.enums()) if ids else None
@@ -166,8 +177,18 @@ class RunGrounding:
         for — or reports on a
         request for an action (book, cancel, …) that no successful call has carried out, or
         only part of (a flight booked, the hotel the request also asked for not:
-        :mod:`~agentrt.grounding.coverage`), unless it declines or asks a question — else
-        None."""
+        :mod:`~agentrt.grounding.coverage`), or, the first time in a run, while the request
+        gives a value nothing on the path used (:mod:`~agentrt.grounding.leftover`), unless
+        it declines or asks a question — else None. Each refusal is counted by its rule in
+        :attr:`fired`."""
+        refused = self._answer_note(answer, path)
+        if refused is None:
+            return None
+        rule, note = refused
+        self.fired[f"answers_refused_{rule}"] = self.fired.get(f"answers_refused_{rule}", 0) + 1
+        return note
+
+    def _answer_note(self, answer: str, path: Sequence[Any]) -> tuple[str, str] | None:
         made = sum(1 for step in path if getattr(step.observation, "ok", False))
         done = [step.tool for step in path if getattr(step.observation, "ok", False)
                 and getattr(step.observation, "side_effect", "safe") != "safe"]
@@ -176,17 +197,17 @@ class RunGrounding:
         verdict = check_answer(answer, self.query, ledger, made_calls=made,
                                untrusted=self.free_texts(ledger), changes_made=changes)
         if not verdict.accepted:
-            return verdict.note
+            return "facts", verdict.note
         named = self.tools_named(answer)
         if named:
-            return (f"your answer names {', '.join(named)}: that is a tool for you to call, the "
+            return "tool_name", (f"your answer names {', '.join(named)}: that is a tool for you to call, the "
                     "user sees none — call it if the request needs it, or answer in plain words "
                     "with what the results show (or that it cannot be done)")
         if not self.superlative_refused:
             wrong = contradicted(answer, ledger)
             if wrong is not None:  # once: the request may want the cheapest of a kind
                 self.superlative_refused = True
-                return (f"your answer calls {wrong.stated} the {wrong.word.lower()}, but the "
+                return "superlative", (f"your answer calls {wrong.stated} the {wrong.word.lower()}, but the "
                         f"results above list a smaller value: {wrong.smaller} "
                         f"({wrong.item}); answer with what the results show — or, if the "
                         "request's conditions rule that one out, say which condition does")
@@ -195,7 +216,7 @@ class RunGrounding:
             miss = unmet(answer, self.query, ledger, self.enums())
             if miss is not None:  # once: the model may know better than the schema
                 self.condition_refused = True
-                return (f"your answer says {miss.value.replace('_', ' ')}, but the results "
+                return "category", (f"your answer says {miss.value.replace('_', ' ')}, but the results "
                         f"above hold {miss.field} {', '.join(miss.seen)} only: look it up "
                         f"with {miss.field}={miss.value} if a tool takes it — or say that "
                         "none was found")
@@ -203,15 +224,23 @@ class RunGrounding:
         if not verb and not self.decline_refused and not self.action_blocked \
                 and (declines or is_question(answer)) and _holds_results(path):
             self.decline_refused = True  # once: a second "cannot" (or question) is meant
-            return ("the results above hold what the user asked about: answer the question "
+            return "decline", ("the results above hold what the user asked about: answer the question "
                     "from them (names, codes, times, prices) instead of declining or asking "
                     "the user — or, if none fits what was asked, say which part does not fit")
         if not verb or self.action_blocked or declines or is_question(answer):
             return None
         if changes == 0:
-            return (f"nothing has been done yet: the user asked you to {verb}, and no call that "
+            return "no_change", (f"nothing has been done yet: the user asked you to {verb}, and no call that "
                     "changes anything has succeeded; call the tool that does it with the values "
                     "from the results above — or, if it cannot be done, say why")
+        if self.leftovers and not self.leftover_refused and not says_cannot(answer):
+            left = leftovers(self.query, path, ledger)
+            if left:  # once: a date may be context only
+                self.leftover_refused = True
+                return "leftover", (f"not finished yet? the user's request also gives {', '.join(left)}, "
+                        "and no call so far has used it: if the request needs it (another "
+                        "item, a second booking, a date), make the call that uses it — or, if "
+                        "it cannot be done, say so in your answer")
         if not self.coverage:
             return None
         if self._resources is None:
@@ -219,7 +248,7 @@ class RunGrounding:
         left = uncovered(self.query, self._resources, done)
         if left and not says_cannot(answer):  # "… but no hotel is available" reports the rest
             what = "; ".join(f"{word} ({' or '.join(names)})" for word, names in left.items())
-            return (f"not finished yet: the user also asked for {what}, and no such call has "
+            return "coverage", (f"not finished yet: the user also asked for {what}, and no such call has "
                     "succeeded; look up what it needs and make that call too — or, if it "
                     "cannot be done, say so in your answer")
         return None

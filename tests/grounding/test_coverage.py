@@ -63,7 +63,7 @@ def test_the_run_refuses_an_answer_after_half_the_request() -> None:
     ts = Toolset.from_specs([load_spec("flights"), load_spec("hotels")])
     request = ("Book the cheapest economy flight LIS to MAD on 2026-12-22 and the cheapest "
                "hotel room in Madrid until 2026-12-25 for Ana Silva, ana@example.com.")
-    run = RunGrounding(request, ts, plan_for(ts))
+    run = RunGrounding(request, ts, plan_for(ts), leftovers=False)  # coverage alone
     search = Step(1, "search_flight_offers", Obs({"offers": [{"offer_id": "TP1-20261222-Y"}]}))
     booked = Step(2, "create_flight_booking", Obs({"booking_id": "K7QX2M"}, "unsafe"))
     note = run.ground_answer("Booked your flight, reference K7QX2M.", [search, booked])
@@ -110,7 +110,7 @@ def test_coverage_is_a_switch_off_in_the_agent_by_default() -> None:
     ts = Toolset.from_specs([load_spec("flights"), load_spec("hotels")])
     request = "Book the cheapest flight LIS to MAD and a hotel room in Madrid for Ana Silva."
     booked = Step(1, "create_flight_booking", Obs({"booking_id": "K7QX2M"}, "unsafe"))
-    off = RunGrounding(request, ts, plan_for(ts), coverage=False)
+    off = RunGrounding(request, ts, plan_for(ts), coverage=False, leftovers=False)
     assert off.ground_answer("Booked your flight, reference K7QX2M.", [booked]) is None
-    on = RunGrounding(request, ts, plan_for(ts))
+    on = RunGrounding(request, ts, plan_for(ts), leftovers=False)
     assert on.ground_answer("Booked your flight, reference K7QX2M.", [booked]) is not None

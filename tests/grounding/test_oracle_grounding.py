@@ -179,18 +179,20 @@ class _Step:
     node: int
     tool: str
     observation: _Obs
+    arguments: Any = None
 
 
 def test_the_runs_answer_check_never_refuses_the_oracle(runs: dict[str, OracleRun],
                                                         grounding_services: DemoServices
                                                         ) -> None:
-    """The whole answer check of a run (rules 1–4, the action rule, coverage) on the oracle's
-    own paths: 0 refusals; the trips' answers after the flight alone are refused (coverage)."""
+    """The whole answer check of a run (rules 1–4, the action rule, coverage, leftovers) on the
+    oracle's own paths: 0 refusals; the trips' answers after the flight alone are refused
+    (by coverage, and by the leftover rule with coverage off)."""
     ts = service_toolset(grounding_services)
-    refused, partial = [], 0
+    refused, partial, leftover = [], 0, 0
     for task in TASKS:
         run = runs[task.id]
-        path = [_Step(i, c.tool, _Obs(c.ok, c.body, ts.get(c.tool).side_effect))
+        path = [_Step(i, c.tool, _Obs(c.ok, c.body, ts.get(c.tool).side_effect), c.arguments)
                 for i, c in enumerate(run.calls, 1)]
         grounding = RunGrounding(task.request, ts, plan_for(ts))
         note = grounding.ground_answer(run.answer, path)
@@ -199,11 +201,16 @@ def test_the_runs_answer_check_never_refuses_the_oracle(runs: dict[str, OracleRu
         if task.category == "flight_and_hotel":
             first = next(i for i, s in enumerate(path) if s.tool == "create_flight_booking")
             ref = path[first].observation.body["booking_id"]
-            cut = grounding.ground_answer(f"Booked your flight, reference {ref}.",
-                                          path[:first + 1])
+            half = f"Booked your flight, reference {ref}."
+            cut = RunGrounding(task.request, ts, plan_for(ts), leftovers=False).ground_answer(
+                half, path[:first + 1])
             partial += cut is not None and "also asked for hotel" in cut
+            # the leftover rule sees it too, coverage off: the hotel's dates were not used
+            left = RunGrounding(task.request, ts, plan_for(ts), coverage=False).ground_answer(
+                half, path[:first + 1])
+            leftover += left is not None and left.startswith("not finished yet?")
     assert refused == []
-    assert partial == sum(t.category == "flight_and_hotel" for t in TASKS) == 4
+    assert partial == leftover == sum(t.category == "flight_and_hotel" for t in TASKS) == 4
 
 
 def test_the_runs_call_check_never_refuses_the_oracle(runs: dict[str, OracleRun],

@@ -29,6 +29,7 @@ class Step:
     node: int
     tool: str
     observation: Obs
+    arguments: Any = None
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,8 @@ def test_ids_come_from_the_path_and_answers_from_results(toolset: Toolset) -> No
     run = RunGrounding("Book the cheapest flight from LIS to MAD on 2026-12-22 for Ana",
                        toolset, plan_for(toolset))
     search = Step(1, "search_flight_offers", Obs(body={"offers": [
-        {"offer_id": "TP1-20261222-Y", "price": 89.99}]}))
+        {"offer_id": "TP1-20261222-Y", "price": 89.99}]}),
+        {"origin": "LIS", "destination": "MAD", "date": "2026-12-22"})
     offer = {"offer_id": "TP1-20261222-Y", "passengers": [{"first_name": "Ana"}]}
     assert run.ground_call("create_flight_booking", offer, [search]) == []
     [violation] = run.ground_call("create_flight_booking",
