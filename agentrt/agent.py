@@ -38,6 +38,8 @@ from agentrt.grounding.identifiers import GroundingPlan
 from agentrt.grounding.session import RunGrounding, plan_for
 from agentrt.prompts import build_messages, system_prompt
 from agentrt.protocol import (
+    CALL_ONLY,
+    FINISH,
     FINISH_TOOL,
     Candidate,
     EventKind,
@@ -310,6 +312,8 @@ class Agent(AgentExecutors):
             asked_for=grounding.asked_for if grounding else None,
             answered=(grounding.answered if grounding and self.config.ground_answers
                       else None),
+            call_due=(grounding.unfinished if grounding and self.config.ground_answers
+                      else None),
         )
         result = await run_search(query, hooks, config=self.search,
                                   budget=budget or self.budget)
@@ -404,10 +408,24 @@ class Agent(AgentExecutors):
             self._answer_constraint = self.toolset.call_schema([], include_finish=True)
         answer_constraint = self._answer_constraint
 
+        calls_only: dict[int, dict[str, Any]] = {}  # per constraint: the same, finish left out
+
+        def call_constraint(constraint: dict[str, Any]) -> dict[str, Any]:
+            key = id(constraint)  # the cached constraints live as long as the agent
+            if key not in calls_only:
+                branches = [b for b in constraint.get("anyOf") or [constraint]
+                            if (b.get("properties") or {}).get("name", {}).get("const")
+                            != FINISH]
+                out = {**constraint, "anyOf": branches} if branches else constraint
+                calls_only[key] = {**out, CALL_ONLY: True} if self.native else out
+            return calls_only[key]
+
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)
             if request.answer_only and constraint is not None:
                 constraint = answer_constraint  # the same prompt; only an answer may follow
+            elif request.call_only and constraint is not None:
+                constraint = call_constraint(constraint)  # the same prompt; a call must follow
             messages = build_messages(request, system=self.system,
                                       observation_chars=self.config.observation_chars,
                                       native=self.native, demonstration=demonstration)

@@ -128,7 +128,8 @@ def build_messages(request: StepRequest, *, system: str = SYSTEM_PROMPT,
     messages.extend(path_messages(request.path, observation_chars=observation_chars))
     notes = "\n".join(n for n in (_progress_note(request, native),
                                   feedback_text(request.feedback, native=native),
-                                  _answer_note(request, native)) if n)
+                                  _answer_note(request, native),
+                                  _call_note(request)) if n)
     if notes:
         messages.append({"role": "user", "content": notes})
     return messages
@@ -153,6 +154,13 @@ def _answer_note(request: StepRequest, native: bool) -> str:
     if native:
         return "Answer the question now from the tool result above."
     return "Call finish with give_answer now, answering from the tool result above."
+
+
+def _call_note(request: StepRequest) -> str:
+    """The request allows only a call: an answer was refused because work is left."""
+    if not request.call_only:
+        return ""
+    return "Make the call that is still needed now; answer after it."
 
 
 def _progress_note(request: StepRequest, native: bool = False) -> str:

@@ -31,6 +31,7 @@ from enum import Enum
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 __all__ = [
+    "CALL_ONLY",
     "FAILING",
     "FINISH",
     "FINISH_TOOL",
@@ -264,6 +265,11 @@ class TranscriptStep(Protocol):
     def arguments(self) -> Any: ...
     @property
     def observation(self) -> Any: ...
+
+
+#: a key of a step constraint: the reply must be a call (the first move of a native-format
+#: reply is forced to open one); backends that cannot force it read the constraint as usual
+CALL_ONLY = "x-agentrt-call-only"
 
 
 def call_message(node: int, thought: str, tool: str, arguments: Any) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from agentrt.backends.native import CALL_STYLES, common_prefix
 from agentrt.backends.parsing import parse_text
 from agentrt.backends.prompting import bound_thought, step_messages
 from agentrt.errors import BackendError, ConfigError
+from agentrt.protocol import CALL_ONLY
 
 __all__ = ["EmbeddedBackend", "EmbeddedStats"]
 
@@ -405,7 +406,8 @@ class EmbeddedBackend:
         reused = fmt.feed(prompt)
         fed = time.perf_counter()
         first, is_call = fmt.choose(temperature=sampling.temperature, top_p=sampling.top_p,
-                                    seed=seed, can_call=schema is not None)
+                                    seed=seed, can_call=schema is not None,
+                                    must_call=bool(constraint and constraint.get(CALL_ONLY)))
         budget = max(1, min(sampling.max_tokens, self._settings["n_ctx"] - len(prompt) - 8))
         reply = finish_reply(llm, fmt, prompt, first, is_call,
                              self._grammar(schema) if is_call else None,

@@ -310,13 +310,24 @@ class NativeFormat:
         logits[self.call_token] = -np.inf
         return call - float(logits.max())
 
-    def choose(self, *, temperature: float, top_p: float, seed: int, can_call: bool
-               ) -> tuple[int, bool]:
+    def choose(self, *, temperature: float, top_p: float, seed: int, can_call: bool,
+               must_call: bool = False) -> tuple[int, bool]:
         """The first token of the reply (after :meth:`feed`) and whether it opens a call. With
-        nothing to call (``can_call`` False) the best non-call token is taken: an answer."""
+        nothing to call (``can_call`` False) the best non-call token is taken: an answer;
+        ``must_call`` (with ``can_call``): the best token that opens a call, else the call's
+        own opening token — a call."""
         import numpy as np
 
         logits = self._logits()
+        if can_call and must_call:
+            k = min(self.top_k, self.n_vocab)
+            ids = [int(i) for i in np.argpartition(-logits, k - 1)[:k]]
+            pairs = [(t, float(logits[t])) for t in ids if self.starts_call(t)]
+            if pairs:
+                return _pick(pairs, temperature, top_p, random.Random(seed)), True
+            opener = self.tokenize("{")[0] if self.bare_calls or self.call_token is None \
+                else self.call_token
+            return opener, True
         if can_call and self.call_bias and self.call_token is not None:
             logits = logits.copy()
             logits[self.call_token] += self.call_bias

@@ -41,6 +41,8 @@ __all__ = ["RunGrounding", "asks_for_action", "plan_for"]
 
 _ACTION = re.compile(rf"\b{ACTION_STEMS}\w*", re.IGNORECASE)
 _CAMEL = re.compile(r"[a-z][A-Z]")
+#: answer rules whose refusal means work is left that needs a call
+_UNFINISHED = frozenset(("no_change", "leftover", "coverage"))
 #: toolset → its response enums (conditions.py); toolsets are immutable
 _ENUMS: weakref.WeakKeyDictionary[Toolset, dict[str, frozenset[str]]] = \
     weakref.WeakKeyDictionary()
@@ -80,6 +82,7 @@ class RunGrounding:
         #: answers refused, by rule (``answers_refused_<rule>``: facts, tool_name,
         #: superlative, category, decline, no_change, leftover, coverage)
         self.fired: dict[str, int] = {}
+        self._unfinished = False
         self._resources: dict[str, tuple[str, ...]] | None = None  # read when first needed
         self._tool_names: re.Pattern[str] | bool | None = None     # likewise
         self._enums: dict[str, frozenset[str]] | None = None         # likewise
@@ -185,8 +188,15 @@ class RunGrounding:
         if refused is None:
             return None
         rule, note = refused
+        self._unfinished = rule in _UNFINISHED
         self.fired[f"answers_refused_{rule}"] = self.fired.get(f"answers_refused_{rule}", 0) + 1
         return note
+
+    def unfinished(self) -> bool:
+        """Whether the last refused answer left the request's work undone (nothing changed
+        yet, a value unused, a part not covered): what is left needs a call. Read once."""
+        left, self._unfinished = self._unfinished, False
+        return left
 
     def _answer_note(self, answer: str, path: Sequence[Any]) -> tuple[str, str] | None:
         made = sum(1 for step in path if getattr(step.observation, "ok", False))

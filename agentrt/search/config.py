@@ -61,6 +61,10 @@ class SearchConfig(BaseModel):
     #: model that has the answer in hand otherwise goes on calling; a refused answer (facts
     #: from nowhere, an echo) lets the node ask again with every tool
     answer_after_lookup: int = Field(default=2, ge=0)
+    #: after an answer is refused because the request's work is not done (nothing changed
+    #: yet, a value it gives unused: the run's grounding decides), the next request at that
+    #: node allows only a call, once — a small model otherwise answers the same again
+    call_after_unfinished: bool = True
 
     @classmethod
     def dfs(cls, k: int = 3, **options: object) -> SearchConfig:

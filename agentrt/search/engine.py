@@ -60,6 +60,7 @@ class _Search:
         self.failed: dict[str, str] = {}          # call key -> why it failed (the memo)
         self.unsafe_sent: dict[str, Any] = {}     # call key -> observation (never re-sent)
         self.answer_due: set[int] = set()         # nodes whose next request is answer-only
+        self.call_due: set[int] = set()           # nodes whose next request is call-only
         self.lookup_answers = 0                   # of those, due to a read that answers
         self.keys: dict[int, str] = {}            # node id -> its call key (made once)
         limit = budget.max_candidates_per_node
@@ -74,7 +75,8 @@ class _Search:
 
     # -- the callables, metered --------------------------------------------------------------
     async def propose(self, node: Node, path: tuple[Step, ...], feedback: list[Feedback],
-                      n: int, answer_only: bool = False) -> list[Candidate]:
+                      n: int, answer_only: bool = False, call_only: bool = False
+                      ) -> list[Candidate]:
         limit = self.meter.exhausted_before_request()
         if limit:
             raise _Stop("out_of_budget", f"budget exhausted: {limit}", limit)
@@ -83,7 +85,7 @@ class _Search:
         request = StepRequest(query=self.query, path=path, feedback=tuple(feedback), n=n,
                               node=node.id, depth=node.depth,
                               tools_used=tuple(dict.fromkeys(s.tool for s in path)),
-                              answer_only=answer_only)
+                              answer_only=answer_only, call_only=call_only)
         started = self.clock()
         remaining = self.meter.remaining_seconds()
         try:
@@ -272,8 +274,12 @@ class _Search:
             n = min(cfg.k if cfg.batch else 1, self.per_node - considered)
             only = (answer_next and cfg.answer_after_repeat) or node.id in self.answer_due
             self.answer_due.discard(node.id)
-            cands = await self.propose(node, path, feedback, n, answer_only=only)
+            must_call = not only and node.id in self.call_due
+            self.call_due.discard(node.id)
+            cands = await self.propose(node, path, feedback, n, answer_only=only,
+                                       call_only=must_call)
             self.ledger.stats["answer_only_requests"] += int(only)
+            self.ledger.stats["call_only_requests"] += int(must_call)
             answer_next = False
             considered += max(len(cands), 1)
             batch: set[str] = set()
@@ -379,6 +385,9 @@ class _Search:
                 child.status, child.reason = "rejected_ungrounded", note
                 self.ledger.stats["answers_rejected_ungrounded"] += 1
                 feedback.append(Feedback(kind="answer_rejected", text=note))
+                if self.config.call_after_unfinished and self.hooks.call_due is not None \
+                        and self.hooks.call_due():
+                    self.call_due.add(node.id)  # once: what is left needs a call, not words
                 await self.emit(EventKind.ANSWER_REJECTED, child.id, answer=child.answer,
                                 reason=note)
                 return ""

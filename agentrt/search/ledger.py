@@ -24,6 +24,7 @@ STAT_KEYS = (
     "repeat_dead_ends",  # nodes given up because the model only proposed repeats
     "answer_only_requests",  # requests allowing only an answer (after a repeat, a denial)
     "answer_after_lookup",  # of those, asked because a read held what the request asks about
+    "call_only_requests",  # requests allowing only a call (after an answer left work undone)
     "executed", "executed_ok", "executed_failed", "executed_invalid", "executed_ungrounded",
     "compensations",
 )

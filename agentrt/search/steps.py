@@ -87,6 +87,9 @@ class StepRequest:
     #: only an answer may be proposed (the model just proposed a call it already made: what
     #: it needs is on the path); backends with a grammar enforce it, others are not asked
     answer_only: bool = False
+    #: only a call may be proposed (an answer was just refused because the request's work is
+    #: not done: nothing changed yet, or a value it gives is unused); grammar backends enforce it
+    call_only: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,3 +127,6 @@ class Hooks:
     #: whether the path's results hold what the request asks about (a look-up request, its
     #: last step a successful read): the next request is answer-only (``answer_after_lookup``)
     answered: Callable[[tuple[Step, ...]], bool] | None = None
+    #: after an answer was refused: whether the refusal says the request's work is not done
+    #: (the next request at that node is call-only, ``call_after_unfinished``)
+    call_due: Callable[[], bool] | None = None

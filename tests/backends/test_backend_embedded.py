@@ -158,3 +158,25 @@ async def test_real_native_call_in_the_bare_style(tools: list[dict[str, Any]]) -
     assert "<tool_call>\n{" not in prompt.split("<|im_start|>user\nx", 1)[1]
     with pytest.raises(ConfigError, match="call_style"):
         EmbeddedBackend(n_ctx=2048, call_style="fenced")
+
+
+@pytest.mark.model
+async def test_real_native_call_only_opens_a_call(tools: list[dict[str, Any]]) -> None:
+    """A call-only constraint (``CALL_ONLY``: an answer was refused because work is left):
+    the reply is a call under the grammar even where the model would answer in words."""
+    from agentrt.protocol import CALL_ONLY
+
+    tools, constraint = _short(tools)
+    be = EmbeddedBackend(n_ctx=2048)
+    system = {"role": "system", "content": "Use the tools when they help."}
+    chat = [system, {"role": "user", "content": "Thanks, that is all. Say goodbye."}]
+    try:
+        [free] = await be.propose(chat, tools=tools, constraint=constraint,
+                                  sampling=Sampling(seed=1, temperature=0.0, max_tokens=24))
+        [forced] = await be.propose(chat, tools=tools, constraint={**constraint, CALL_ONLY: True},
+                                    sampling=Sampling(seed=1, temperature=0.0, max_tokens=64))
+    finally:
+        await be.aclose()
+    assert free.kind == "answer", free  # left alone, the model says goodbye
+    assert forced.kind == "call", forced
+    assert forced.call is not None and forced.call.name in {t["function"]["name"] for t in tools}

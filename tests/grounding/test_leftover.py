@@ -175,9 +175,10 @@ def _model(day: str, seen: list[str]) -> Any:
     return model
 
 
-async def _run(services: DemoServices, request: str, day: str, seen: list[str]) -> Any:
+async def _run(services: DemoServices, request: str, day: str, seen: list[str],
+               backend: ScriptedBackend | None = None) -> Any:
     flights = Toolset.from_spec(spec_path("flights"), base_url=services.flights_url)
-    async with Agent(ScriptedBackend(_model(day, seen)), flights, policy="allow",
+    async with Agent(backend or ScriptedBackend(_model(day, seen)), flights, policy="allow",
                      credentials=demo_credentials(flights, services.api_key)) as agent:
         return await agent.run(request)
 
@@ -213,3 +214,31 @@ async def test_over_a_socket_the_leftover_note_reaches_the_model_and_is_counted(
     assert result.stats["answers_refused_leftover"] == 1
     assert any("1988-11-03, and no call so far has used it" in t for t in seen)
     assert [c.tool for c in result.calls].count("create_flight_booking") == 2
+
+
+async def test_after_the_leftover_refusal_a_grammar_backend_may_only_call(
+        grounding_services: DemoServices) -> None:
+    """The refusal says work is left: the next request carries the call-only constraint —
+    no finish branch, and the native marker that makes the embedded backend open a call —
+    and the call-only note; the request after the call is free again."""
+    from agentrt.backends.base import Capabilities
+    from agentrt.protocol import CALL_ONLY, FINISH
+
+    day = (TODAY + timedelta(days=26)).isoformat()
+    request = (f"Book the cheapest economy flight from LIS to MAD on {day} for Ana Silva (born "
+               "1990-04-12), email ana.silva@example.com, and the same flight for her brother "
+               "Joao Silva (born 1988-11-03).")
+    seen: list[str] = []
+    backend = ScriptedBackend(_model(day, seen), capabilities=Capabilities(
+        grammar=True, tool_call_format="native"))
+    result = await _run(grounding_services, request, day, seen, backend)
+    assert result.status == "solved" and result.stats["call_only_requests"] == 1
+    names = [[(b.get("properties") or {}).get("name", {}).get("const")
+              for b in (r.constraint or {}).get("anyOf", [])] for r in backend.requests]
+    forced = [i for i, r in enumerate(backend.requests) if (r.constraint or {}).get(CALL_ONLY)]
+    assert len(forced) == 1
+    [i] = forced
+    assert FINISH not in names[i] and "create_flight_booking" in names[i]
+    assert FINISH in names[i + 1] and not (backend.requests[i + 1].constraint or {}).get(CALL_ONLY)
+    assert "Make the call that is still needed now" in backend.requests[i].text
+    assert "Make the call that is still needed now" not in backend.requests[i + 1].text

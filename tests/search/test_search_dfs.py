@@ -463,3 +463,34 @@ async def test_a_read_that_answers_the_request_makes_the_answer_due(make_hooks):
     off_hooks, _, off_requests = make_hooks([look, answer("z")], answered=answered)
     await dfs("q", off_hooks, k=1, config=SearchConfig.dfs(1, answer_after_lookup=0))
     assert [r.answer_only for r in off_requests] == [False, False]
+
+
+async def test_an_answer_refused_for_work_left_makes_the_next_request_call_only(make_hooks):
+    """The run's grounding refuses an answer and says work is left (a value unused, nothing
+    changed): the next request at that node allows only a call, once; a refusal for other
+    reasons (facts from nowhere) leaves the next request free."""
+    book = call("book_flight", offer_id="O1", passenger="Ada")
+    notes = iter(["not finished yet? the request also gives 2026-12-22", None])
+    left = iter([True, False])
+    hooks, ex, requests = make_hooks(
+        [book, answer("Booked."), call("book_flight", offer_id="O2", passenger="Ada"),
+         answer("Booked both.")],
+        ground_answer=lambda a, p: next(notes), call_due=lambda: next(left))
+    result = await dfs("Book O1 and O2 for Ada", hooks, k=1)
+    assert result.status == "solved" and len(ex.calls) == 2
+    assert [r.call_only for r in requests] == [False, False, True, False]
+    assert result.stats["call_only_requests"] == 1
+    # work not left: no call-only request; switched off: none either
+    facts = iter(["you have not looked this up yet", None])
+    hooks, _, requests = make_hooks([book, answer("made up"), answer("Booked.")],
+                                    ground_answer=lambda a, p: next(facts),
+                                    call_due=lambda: False)
+    await dfs("Book O1 for Ada", hooks, k=1)
+    assert [r.call_only for r in requests] == [False, False, False]
+    notes = iter(["not finished yet?", None])
+    hooks, _, requests = make_hooks([book, answer("Booked."), answer("Booked.")],
+                                    ground_answer=lambda a, p: next(notes),
+                                    call_due=lambda: True)
+    await dfs("Book O1 for Ada", hooks, k=1,
+              config=SearchConfig.dfs(1, call_after_unfinished=False))
+    assert [r.call_only for r in requests] == [False, False, False]
