@@ -4,32 +4,19 @@ request naming two of them is not answered after one (the run's answer check).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from agentrt.grounding.coverage import resources, uncovered
 from agentrt.grounding.session import RunGrounding, plan_for
 from agentrt.toolset import Toolset
 from agentrt_demo.specs import load_spec
 
+from .doubles import Obs, Step
+
 
 @dataclass
 class Tool:
     name: str
     side_effect: str = "unsafe"
-
-
-@dataclass
-class Obs:
-    body: Any
-    side_effect: str = "safe"
-    ok: bool = True
-
-
-@dataclass
-class Step:
-    node: int
-    tool: str
-    observation: Obs
 
 
 def test_resources_are_the_unsafe_tools_name_words_that_tell_them_apart() -> None:

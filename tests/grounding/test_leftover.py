@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,27 +20,13 @@ from agentrt_demo import DemoServices, demo_credentials
 from agentrt_demo.specs import spec_path
 
 from .conftest import TODAY
+from .doubles import Obs, Step
 
 MULTI = ("Book the cheapest economy flight from LIS to MAD on 2026-12-19 for two people: Ana "
          "Silva (born 1990-04-12) and Joao Silva (born 1988-11-03). Email ana.silva@example.com.")
 ANA = {"first_name": "Ana", "last_name": "Silva", "birth_date": "1990-04-12"}
 JOAO = {"first_name": "Joao", "last_name": "Silva", "birth_date": "1988-11-03"}
 SEARCH = {"origin": "LIS", "destination": "MAD", "departure_date": "2026-12-19"}
-
-
-@dataclass
-class Obs:
-    body: Any
-    side_effect: str = "safe"
-    ok: bool = True
-
-
-@dataclass
-class Step:
-    node: int
-    tool: str
-    observation: Obs
-    arguments: Any = None
 
 
 def ledger_of(request: str, path: Sequence[Step]) -> Provenance:
@@ -175,8 +160,17 @@ def _model(day: str, seen: list[str]) -> Any:
     return model
 
 
-async def _run(services: DemoServices, request: str, day: str, seen: list[str],
+#: Joao named after the e-mail: outside what a booking for Ana reads from the request
+LATER = ("for Ana Silva (born 1990-04-12), email ana.silva@example.com, and the same flight for "
+         "her brother Joao Silva (born 1988-11-03).")
+
+
+async def _run(services: DemoServices, days: int, who: str, seen: list[str],
                backend: ScriptedBackend | None = None) -> Any:
+    """Book "the cheapest economy flight from LIS to MAD" ``days`` after the demo's today
+    ``who`` through the scripted model, against the demo flights API on loopback."""
+    day = (TODAY + timedelta(days=days)).isoformat()
+    request = f"Book the cheapest economy flight from LIS to MAD on {day} {who}"
     flights = Toolset.from_spec(spec_path("flights"), base_url=services.flights_url)
     async with Agent(backend or ScriptedBackend(_model(day, seen)), flights, policy="allow",
                      credentials=demo_credentials(flights, services.api_key)) as agent:
@@ -187,12 +181,9 @@ async def test_over_a_socket_a_booking_that_skips_a_listed_passenger_is_never_se
         grounding_services: DemoServices) -> None:
     """The demo flights API on loopback: booking Ana of "Ana (born …) and Joao (born …).
     Email …" is refused before it is sent; the repaired call books both."""
-    day = (TODAY + timedelta(days=24)).isoformat()
-    request = (f"Book the cheapest economy flight from LIS to MAD on {day} for two people: Ana "
-               "Silva (born 1990-04-12) and Joao Silva (born 1988-11-03). Email "
-               "ana.silva@example.com.")
     seen: list[str] = []
-    result = await _run(grounding_services, request, day, seen)
+    result = await _run(grounding_services, 24, "for two people: Ana Silva (born 1990-04-12) "
+                        "and Joao Silva (born 1988-11-03). Email ana.silva@example.com.", seen)
     assert result.status == "solved"
     assert result.stats["rejected_ungrounded"] == 1 and result.stats["executed_ungrounded"] == 0
     [booking] = [c for c in result.calls if c.tool == "create_flight_booking"]
@@ -204,12 +195,8 @@ async def test_over_a_socket_the_leftover_note_reaches_the_model_and_is_counted(
     """Joao named after the e-mail (outside what the first booking reads): Ana's booking is
     sent and reported; the report is refused with Joao's birth date named, the model books
     him, the second report stands — and the result counts the rule."""
-    day = (TODAY + timedelta(days=25)).isoformat()
-    request = (f"Book the cheapest economy flight from LIS to MAD on {day} for Ana Silva (born "
-               "1990-04-12), email ana.silva@example.com, and the same flight for her brother "
-               "Joao Silva (born 1988-11-03).")
     seen: list[str] = []
-    result = await _run(grounding_services, request, day, seen)
+    result = await _run(grounding_services, 25, LATER, seen)
     assert result.status == "solved"
     assert result.stats["answers_refused_leftover"] == 1
     assert any("1988-11-03, and no call so far has used it" in t for t in seen)
@@ -224,14 +211,10 @@ async def test_after_the_leftover_refusal_a_grammar_backend_may_only_call(
     from agentrt.backends.base import Capabilities
     from agentrt.protocol import CALL_ONLY, FINISH
 
-    day = (TODAY + timedelta(days=26)).isoformat()
-    request = (f"Book the cheapest economy flight from LIS to MAD on {day} for Ana Silva (born "
-               "1990-04-12), email ana.silva@example.com, and the same flight for her brother "
-               "Joao Silva (born 1988-11-03).")
     seen: list[str] = []
-    backend = ScriptedBackend(_model(day, seen), capabilities=Capabilities(
-        grammar=True, tool_call_format="native"))
-    result = await _run(grounding_services, request, day, seen, backend)
+    backend = ScriptedBackend(_model((TODAY + timedelta(days=26)).isoformat(), seen),
+                              capabilities=Capabilities(grammar=True, tool_call_format="native"))
+    result = await _run(grounding_services, 26, LATER, seen, backend)
     assert result.status == "solved" and result.stats["call_only_requests"] == 1
     names = [[(b.get("properties") or {}).get("name", {}).get("const")
               for b in (r.constraint or {}).get("anyOf", [])] for r in backend.requests]

@@ -12,6 +12,8 @@ from agentrt.grounding.session import RunGrounding, asks_for_action, plan_for
 from agentrt.toolset import Toolset
 from agentrt_demo.specs import load_spec as load_demo_doc
 
+from .doubles import Step
+
 
 @dataclass
 class Obs:
@@ -22,14 +24,6 @@ class Obs:
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
-
-
-@dataclass
-class Step:
-    node: int
-    tool: str
-    observation: Obs
-    arguments: Any = None
 
 
 @pytest.fixture(scope="module")
