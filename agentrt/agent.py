@@ -408,17 +408,20 @@ class Agent(AgentExecutors):
             self._answer_constraint = self.toolset.call_schema([], include_finish=True)
         answer_constraint = self._answer_constraint
 
-        calls_only: dict[int, dict[str, Any]] = {}  # per constraint: the same, finish left out
+        # per constraint: the same, finish left out (the original kept: ids are reused once
+        # the tools cache drops one)
+        calls_only: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
         def call_constraint(constraint: dict[str, Any]) -> dict[str, Any]:
-            key = id(constraint)  # the cached constraints live as long as the agent
-            if key not in calls_only:
+            key = id(constraint)
+            entry = calls_only.get(key)
+            if entry is None or entry[0] is not constraint:
                 branches = [b for b in constraint.get("anyOf") or [constraint]
                             if (b.get("properties") or {}).get("name", {}).get("const")
                             != FINISH]
                 out = {**constraint, "anyOf": branches} if branches else constraint
-                calls_only[key] = {**out, CALL_ONLY: True} if self.native else out
-            return calls_only[key]
+                calls_only[key] = (constraint, {**out, CALL_ONLY: True} if self.native else out)
+            return calls_only[key][1]
 
         async def propose(request: StepRequest) -> list[Candidate]:
             tools, constraint = tools_for(request.tools_used)

@@ -49,10 +49,11 @@ __all__ = ["CALL_FACTS", "leftovers", "skipped"]
 CALL_FACTS = frozenset(("date", "reference", "flight", "code"))
 
 
-def _argument_keys(steps: Iterable[Any]) -> set[Key]:
+def _argument_keys(arguments: Iterable[Any]) -> set[Key]:
+    """The keys of every scalar in the given calls' arguments."""
     keys: set[Key] = set()
-    for step in steps:
-        for _, value in leaves(getattr(step, "arguments", None)):
+    for args in arguments:
+        for _, value in leaves(args):
             keys.update(scalar_keys(value))
     return keys
 
@@ -63,7 +64,7 @@ def leftovers(request: str, path: Sequence[Any], ledger: Provenance) -> list[str
     facts = [f for f in extract_facts(request) if f.kind in CALL_FACTS]
     if not facts:
         return []
-    used = _argument_keys(path)
+    used = _argument_keys(getattr(s, "arguments", None) for s in path)
     return list(dict.fromkeys(f.text for f in facts if _unused(f, used, ledger)))
 
 
@@ -99,7 +100,7 @@ def skipped(tool: Tool, arguments: Any, request: str, path: Sequence[Any], ledge
     if len(spans) < 2 or not kinds:
         return []
     lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
-    used = _argument_keys(path) | _argument_keys([_Args(arguments)])
+    used = _argument_keys([*(getattr(s, "arguments", None) for s in path), arguments])
     left = [f.text for f in extract_facts(request)
             if f.kind in kinds and lo < f.start < hi and _unused(f, used, ledger)]
     if not left:
@@ -111,8 +112,3 @@ def skipped(tool: Tool, arguments: Any, request: str, path: Sequence[Any], ledge
                 f"values this call takes from it, and the call leaves it out: add it{into} — "
                 "every person or item the user named — or, if it belongs to no call, say why "
                 "in your answer")]
-
-
-class _Args:
-    def __init__(self, arguments: Any) -> None:
-        self.arguments = arguments
