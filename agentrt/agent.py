@@ -167,6 +167,10 @@ class AgentConfig(BaseModel):
     #: holds (the check-out date of a trip, a second passenger's birth date:
     #: grounding/leftover.py)
     ground_leftovers: bool = True
+    #: with ``ground_arguments``: a change on an item that its list beats on what the request
+    #: asks for (the cheapest, earliest, best-rated, fastest) is refused once a run before it
+    #: is sent, naming the better item (grounding/superlatives.py)
+    ground_superlatives: bool = True
     #: response bodies shown to the model as compact, schema-guided text instead of JSON
     compact_observations: bool = True
 
@@ -380,7 +384,8 @@ class Agent(AgentExecutors):
                 _log.warning("grounding.spec_warning", pointer=warning.pointer,
                              reason=warning.reason)
         return RunGrounding(query, self.toolset, self._plan, coverage=cfg.require_coverage,
-                            leftovers=cfg.ground_leftovers)
+                            leftovers=cfg.ground_leftovers,
+                            superlatives=cfg.ground_superlatives)
 
     def _offered_names(self, query: str) -> list[str]:
         names = [t.name for t in self.toolset.tools]

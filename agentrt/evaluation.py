@@ -26,6 +26,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic import ValidationError
+
 from agentrt.agent import Agent, resolve_search
 from agentrt.errors import ConfigError
 from agentrt.protocol import maybe_await
@@ -147,7 +149,8 @@ async def aevaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
                     budget: Budget | None = None, k: int | None = None,
                     model: str | None = None,
                     agent_options: dict[str, Any] | None = None,
-                    traces: str | Path | None = None) -> dict[str, Any]:
+                    traces: str | Path | None = None,
+                    search_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run the task set once per mode; see :func:`evaluate`."""
     if isinstance(backend, str):
         from agentrt.backends import load_backend
@@ -159,7 +162,8 @@ async def aevaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
     else:
         task_list = list(tasks)
     modes = [mode] if isinstance(mode, str) else list(mode)
-    configs = [resolve_search(m, k, backend) for m in modes]  # type: ignore[arg-type]
+    configs = [with_search_options(resolve_search(m, k, backend), search_options)  # type: ignore[arg-type]
+               for m in modes]
     with suite.session(task_list) as session:
         reports = [await _evaluate_mode(config, task_list, backend, model, budget, suite,
                                         session, progress, dict(agent_options or {}),
@@ -218,8 +222,11 @@ async def _evaluate_mode(config: SearchConfig, task_list: Sequence[Any], backend
             (traces / f"{name}.json").write_text(result.to_json(indent=1), encoding="utf-8")
         if progress is not None:
             await maybe_await(progress({"index": i + 1, "of": len(task_list), **row}))
-    return {"summary": summarize(config.mode, model, rows, time.monotonic() - started),
-            "results": rows}
+    summary = summarize(config.mode, model, rows, time.monotonic() - started)
+    # what was switched: the search as run, and the agent settings given (policy included)
+    summary["search"] = config.model_dump()
+    summary["settings"] = {"policy": policy, **options}
+    return {"summary": summary, "results": rows}
 
 
 def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
@@ -228,7 +235,8 @@ def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
              budget: Budget | None = None, k: int | None = None,
              model: str | None = None,
              agent_options: dict[str, Any] | None = None,
-             traces: str | Path | None = None) -> dict[str, Any]:
+             traces: str | Path | None = None,
+             search_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run ``suite``'s tasks through an Agent with ``backend`` (a model string or a backend)
     in each ``mode`` (``"dfs"``, ``"dfsdt"``, ``"react"`` or a list of them).
 
@@ -238,15 +246,32 @@ def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
     (sync or async) is called with each task's row as it finishes. ``budget`` and ``k`` apply
     to every mode; ``agent_options`` go to each :class:`~agentrt.agent.Agent` (e.g.
     ``max_tools``). ``traces``: a directory that receives each run's result (search tree
-    included) as ``MODE-TASK.json``. :func:`passed_all` turns the report into a verdict.
+    included) as ``MODE-TASK.json``. ``search_options`` override fields of every mode's
+    :class:`~agentrt.search.SearchConfig` (``{"answer_after_lookup": 0}``: one search
+    mechanism off). :func:`passed_all` turns the report into a verdict.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(aevaluate(backend, mode, tasks, suite=suite, json_out=json_out,
                                      progress=progress, budget=budget, k=k, model=model,
-                                     agent_options=agent_options, traces=traces))
+                                     agent_options=agent_options, traces=traces,
+                                     search_options=search_options))
     raise ConfigError("evaluate() was called inside a running event loop: use aevaluate()")
+
+
+def with_search_options(config: SearchConfig, options: Mapping[str, Any] | None
+                        ) -> SearchConfig:
+    """``config`` with ``options`` (SearchConfig fields but ``mode``) replacing its own."""
+    if not options:
+        return config
+    if "mode" in options:
+        raise ConfigError("search options cannot change the mode: name the mode instead")
+    try:
+        return SearchConfig.model_validate({**config.model_dump(), **options})
+    except ValidationError as exc:
+        raise ConfigError(f"search options: {exc.errors()[0]['loc']}: "
+                          f"{exc.errors()[0]['msg']}") from None
 
 
 def format_table(summaries: Sequence[dict[str, Any]]) -> str:

@@ -25,7 +25,7 @@ from agentrt.cli.common import (
 )
 from agentrt.errors import ConfigError
 
-__all__ = ["DESCRIPTION", "add_arguments", "parse_modes", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "parse_modes", "parse_search_settings", "run"]
 
 DESCRIPTION = ("Run the demo task set (fresh service state per task, side effects allowed) in "
                "each mode and print the comparison. Exit 1 when a mode passes fewer than "
@@ -49,6 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="an agent setting for every run, e.g. ground_answers=false or "
                         "demonstrations=none (an AgentConfig field; repeat for several): "
                         "switch one mechanism off to measure it")
+    p.add_argument("--search", action="append", default=[], metavar="KEY=VALUE",
+                   dest="search_settings",
+                   help="a search setting for every mode, e.g. answer_after_lookup=0 or "
+                        "memo_failures=false (a SearchConfig field but mode; repeat for "
+                        "several): switch a search mechanism off to measure it")
     p.add_argument("--traces", metavar="DIR", default=None,
                    help="write each run's whole result (its search tree) to DIR/MODE-TASK.json")
     add_json_options(p, "the report (summary and per-task results)")
@@ -81,22 +86,47 @@ def parse_settings(values: list[str]) -> dict[str, Any]:
     the names are checked against :class:`~agentrt.agent.AgentConfig`."""
     from agentrt.agent import AgentConfig
 
+    out = _key_values(values, "--set", set(AgentConfig.model_fields) - {"search"},
+                      "an agent setting (--search sets the search's)")
+    AgentConfig.load(out, source="--set")  # every problem at once, before any task runs
+    return out
+
+
+def parse_search_settings(values: list[str]) -> dict[str, Any]:
+    """``["answer_after_lookup=0"]`` → ``{"answer_after_lookup": 0}``, checked against
+    :class:`~agentrt.search.SearchConfig` (every field but ``mode``: ``--mode`` names it)."""
+    from pydantic import ValidationError
+
+    from agentrt.search import SearchConfig
+
+    out = _key_values(values, "--search", set(SearchConfig.model_fields) - {"mode"},
+                      "a search setting")
+    try:
+        SearchConfig.model_validate(out)  # every problem at once, before any task runs
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"--search: {problems}") from None
+    return out
+
+
+def _key_values(values: list[str], option: str, names: set[str], what: str
+                ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--set wants KEY=VALUE, not {item!r}")
-        if key not in AgentConfig.model_fields:
-            raise ConfigError(f"--set {key}: not an agent setting (one of "
-                              f"{', '.join(sorted(AgentConfig.model_fields))})")
+            raise ConfigError(f"{option} wants KEY=VALUE, not {item!r}")
+        if key not in names:
+            raise ConfigError(f"{option} {key}: not {what} (one of "
+                              f"{', '.join(sorted(names))})")
         text = raw.strip()
         try:
             value: Any = None if text.lower() == "none" else json.loads(text)
         except ValueError:
             value = text
         out[key] = value
-    AgentConfig.load(out, source="--set")  # every problem at once, before any task runs
     return out
 
 
@@ -110,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     _check_stray(args)
     modes = parse_modes(args.mode)
     args.agent_options = parse_settings(args.settings)
+    args.search_options = parse_search_settings(args.search_settings)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     return int(run_async(_eval(args, modes)))
@@ -138,7 +169,8 @@ async def _eval(args: argparse.Namespace, modes: list[str]) -> int:
     try:
         report = await aevaluate(backend, modes, task_list, suite=suite, progress=_progress,
                                  budget=budget, k=args.k, model=model,
-                                 agent_options=args.agent_options, traces=args.traces)
+                                 agent_options=args.agent_options, traces=args.traces,
+                                 search_options=args.search_options)
     finally:
         await close_backend(backend)
     print(report["table"], file=sys.stderr if args.json else sys.stdout)

@@ -51,7 +51,8 @@ from agentrt.grounding.values import (
     string_keys,
 )
 
-__all__ = ["MAX_SOURCES", "FieldValue", "Leaf", "Provenance", "Source", "ValueLedger"]
+__all__ = ["MAX_SOURCES", "FieldValue", "Leaf", "Provenance", "Source", "ValueLedger",
+           "money_name"]
 
 #: sources kept per key (the earliest win; later repeats add nothing a caller needs)
 MAX_SOURCES = 8
@@ -332,11 +333,12 @@ def _is_money(name: str, value: Any) -> bool:
         return False
     if isinstance(value, str):
         return _has_digit(value) and bool(_AMOUNT_TEXT.search(value))
-    return _money_name(name)
+    return money_name(name)
 
 
 @functools.lru_cache(maxsize=4096)
-def _money_name(name: str) -> bool:
+def money_name(name: str) -> bool:
+    """Whether a field's name says it holds money (price, total_price, nightlyRate, fee …)."""
     words = {w.lower() for w in re.split(r"[_\-\s.]+|(?<=[a-z0-9])(?=[A-Z])", name) if w}
     return bool(words & _MONEY_WORDS)
 

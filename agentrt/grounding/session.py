@@ -31,7 +31,7 @@ from agentrt.grounding.leftover import leftovers, skipped
 from agentrt.grounding.provenance import Provenance
 from agentrt.grounding.render import RenderOptions, render_observation
 from agentrt.grounding.roles import tool_marks
-from agentrt.grounding.superlatives import contradicted
+from agentrt.grounding.superlatives import contradicted, unchosen
 from agentrt.grounding.trust import is_free_text
 from agentrt.grounding.values import extract_facts
 from agentrt.toolset import Toolset
@@ -69,7 +69,7 @@ class RunGrounding:
 
     def __init__(self, query: str, toolset: Toolset, plan: GroundingPlan, *,
                  render: RenderOptions | None = None, coverage: bool = True,
-                 leftovers: bool = True) -> None:
+                 leftovers: bool = True, superlatives: bool = True) -> None:
         self.query = query
         self.toolset = toolset
         self.plan = plan
@@ -98,6 +98,10 @@ class RunGrounding:
         self.decline_refused = False
         #: a cheapest/earliest claim the results contradict was refused once in this run
         self.superlative_refused = False
+        #: whether a change on an item the list beats on the request's superlative is refused
+        #: (once a run: superlatives.unchosen), and whether it was
+        self.superlatives = superlatives
+        self.choice_refused = False
 
     def observed(self, observation: Any) -> None:
         """Every executed call's observation (pruned branches included) passes through here."""
@@ -148,6 +152,25 @@ class RunGrounding:
                         f" pick one with {what.field} {what.value}, or search again with "
                         f"{what.field}={what.value} if a tool takes it — or, if none exists, "
                         "say so"))
+        elif ids and self.superlatives and not self.choice_refused:
+            # nor, the first time in a run, be another item than the cheapest (earliest,
+            # best-rated …) of the list it was read from, when the request asks for that one
+            worse = unchosen([v for _, v in ids], self.query, ledger)
+            if worse is not None:
+                self.choice_refused = True
+                self.fired["calls_refused_superlative"] = \
+                    self.fired.get("calls_refused_superlative", 0) + 1
+                where = next(w for w, v in ids if v == worse.value)
+                instead = (f"{json.dumps(worse.better)} ({worse.label})" if worse.label
+                           else json.dumps(worse.better)) if worse.better is not None \
+                    else worse.label or "another item"
+                out.append(Violation(
+                    kind=UNGROUNDED, path=where,
+                    message=f"the user asked for the {worse.word}, and {json.dumps(worse.value)}"
+                            f" has {worse.field} {worse.have} while {instead} in the same "
+                            f"results has {worse.field} {worse.best}: use that one — or, if "
+                            "the request's conditions rule it out, the best one that fits "
+                            "them"))
         return out
 
     def enums(self) -> dict[str, frozenset[str]]:

@@ -118,3 +118,43 @@ def test_eval_set_rejects_unknown_settings(tmp_path: Path,
     assert main(["eval", "--model", model, "--tasks", str(tasks), "--set", "grounding=off"]) == 2
     assert "not an agent setting" in capsys.readouterr().err
     assert main(["eval", "--model", model, "--tasks", str(tasks), "--set", "k"]) == 2
+    assert "wants KEY=VALUE" in capsys.readouterr().err
+
+
+def test_eval_search_switches_a_search_mechanism_off(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`--search memo_failures=false` reaches every mode's search: the same call proposed
+    twice is then sent twice instead of being refused as a repeat; the report records the
+    search as run."""
+    tasks = _tasks(tmp_path, ["lookup-airport-lis"])
+    twice = [{"call": "get_airport", "arguments": {"code": "LIS"}},
+             {"call": "get_airport", "arguments": {"code": "LIS"}},
+             {"answer": "It is {{-1.body.name}}."}]
+    args = ["eval", "--model", write_steps(tmp_path / "s.json", twice), "--tasks", str(tasks),
+            "--min-pass", "0", "--json", "--search", "answer_after_lookup=0"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    row = data["results"][0]
+    assert [tool for tool, _ in row["calls"]] == ["get_airport"]  # the repeat was refused
+    assert row["stats"]["rejected_duplicate"] == 1
+    assert data["summary"]["search"]["answer_after_lookup"] == 0
+    assert data["summary"]["search"]["memo_failures"] is True
+    assert main([*args, "--search", "memo_failures=false"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    row = data["results"][0]
+    assert [tool for tool, _ in row["calls"]] == ["get_airport", "get_airport"]
+    assert row["stats"].get("rejected_duplicate", 0) == 0
+    assert data["summary"]["search"]["memo_failures"] is False
+    assert data["summary"]["settings"]["policy"] == "allow"  # eval's default, not --set
+
+
+def test_eval_search_rejects_unknown_or_bad_settings(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    model = write_steps(tmp_path / "s.json", [])
+    assert main(["eval", "--model", model, "--search", "mode=react"]) == 2
+    assert "--search mode: not a search setting" in capsys.readouterr().err
+    assert main(["eval", "--model", model, "--search", "k=0"]) == 2
+    assert "--search: k:" in capsys.readouterr().err
+    assert main(["eval", "--model", model, "--set", "search=react"]) == 2
+    assert "--search sets the search's" in capsys.readouterr().err

@@ -89,7 +89,9 @@ async def test_native_format_declines_and_questions(tmp_path: Path) -> None:
 
 
 async def test_a_run_the_checker_refuses_is_not_kept(tmp_path: Path) -> None:
-    """A teacher that books the wrong (most expensive) offer: solved, but not kept."""
+    """A teacher that books the wrong (most expensive) offer: solved, but not kept (the
+    runtime's own refusal of a change on an item its list beats — ground_superlatives — is
+    switched off: the checker is what is tested)."""
     [task] = [t for t in generate_tasks(2, seed=1, today=TODAY)
               if t.category == "book_cheapest"]
     spec = task.expect["flight_bookings"][0]
@@ -108,7 +110,9 @@ async def test_a_run_the_checker_refuses_is_not_kept(tmp_path: Path) -> None:
                         passengers=spec["passengers"], contact_email=spec["email"])
         return answer("Booked it.")
 
-    summary, records, runs, _rec = await _synth(tmp_path, [task], ScriptedBackend(worst))
+    summary, records, runs, _rec = await _synth(
+        tmp_path, [task], ScriptedBackend(worst),
+        agent_options={"ground_superlatives": False})
     assert summary.kept == 0 and records == [] and runs == []
     [(reason, count)] = summary.rejected_reasons.items()
     assert "right offer" in reason and count == 1
