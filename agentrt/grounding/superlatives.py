@@ -24,7 +24,8 @@ are compared with the same fields of the other items of that list in the same re
 another item is better on every one of them, :func:`unchosen` returns it (its identifier at
 the same place, its label and value): the caller refuses the change **once** per run, before
 it is sent — the list holds only what the search returned, and the request may want the
-cheapest *of a kind* that the list does not show.
+cheapest *of a kind* that the list does not show. (The search refuses the same call proposed
+again as a repeat, so the model has to choose another item.)
 """
 
 from __future__ import annotations
