@@ -260,18 +260,20 @@ def evaluate(backend: Backend | str, mode: str | Sequence[str] = "dfs",
     raise ConfigError("evaluate() was called inside a running event loop: use aevaluate()")
 
 
-def with_search_options(config: SearchConfig, options: Mapping[str, Any] | None
-                        ) -> SearchConfig:
-    """``config`` with ``options`` (SearchConfig fields but ``mode``) replacing its own."""
+def with_search_options(config: SearchConfig, options: Mapping[str, Any] | None, *,
+                        source: str = "search options") -> SearchConfig:
+    """``config`` with ``options`` (SearchConfig fields but ``mode``) replacing its own;
+    every problem at once in one :class:`ConfigError` naming ``source``."""
     if not options:
         return config
     if "mode" in options:
-        raise ConfigError("search options cannot change the mode: name the mode instead")
+        raise ConfigError(f"{source} cannot change the mode: name the mode instead")
     try:
         return SearchConfig.model_validate({**config.model_dump(), **options})
     except ValidationError as exc:
-        raise ConfigError(f"search options: {exc.errors()[0]['loc']}: "
-                          f"{exc.errors()[0]['msg']}") from None
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
 
 
 def format_table(summaries: Sequence[dict[str, Any]]) -> str:

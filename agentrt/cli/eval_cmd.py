@@ -95,18 +95,12 @@ def parse_settings(values: list[str]) -> dict[str, Any]:
 def parse_search_settings(values: list[str]) -> dict[str, Any]:
     """``["answer_after_lookup=0"]`` → ``{"answer_after_lookup": 0}``, checked against
     :class:`~agentrt.search.SearchConfig` (every field but ``mode``: ``--mode`` names it)."""
-    from pydantic import ValidationError
-
+    from agentrt.evaluation import with_search_options
     from agentrt.search import SearchConfig
 
     out = _key_values(values, "--search", set(SearchConfig.model_fields) - {"mode"},
                       "a search setting")
-    try:
-        SearchConfig.model_validate(out)  # every problem at once, before any task runs
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
-        raise ConfigError(f"--search: {problems}") from None
+    with_search_options(SearchConfig(), out, source="--search")  # every problem, up front
     return out
 
 
